@@ -1,0 +1,37 @@
+"""Message catalogues for the core: Russian first, English second."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.locales import en, ru
+
+DEFAULT_LANGUAGE = "ru"
+CATALOGUES: dict[str, dict[str, str]] = {"ru": ru.MESSAGES, "en": en.MESSAGES}
+SUPPORTED_LANGUAGES = tuple(CATALOGUES)
+
+
+def pick_language(accept: str | None) -> str:
+    """Choose ru or en from a language tag or an Accept-Language header."""
+    if not accept:
+        return DEFAULT_LANGUAGE
+    for part in accept.split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in CATALOGUES:
+            return tag
+    return DEFAULT_LANGUAGE
+
+
+def translate(code: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
+    """The message for ``code`` in ``lang``; falls back to Russian, then to the code."""
+    catalogue = CATALOGUES.get(lang, CATALOGUES[DEFAULT_LANGUAGE])
+    template = catalogue.get(code) or CATALOGUES[DEFAULT_LANGUAGE].get(code)
+    if template is None:
+        return code
+    field = params.get("field")
+    if field is not None:
+        params["field_name"] = catalogue.get(f"field.{field}", field)
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template

@@ -1,0 +1,1 @@
+"""Message catalogues, one module per language, keyed by message code."""

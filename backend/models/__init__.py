@@ -1,0 +1,15 @@
+"""All tables; importing this package registers them on ``Base.metadata``."""
+
+from backend.models.access import ApiToken, Delegation
+from backend.models.company import ROLES, TAX_REGIMES, BankAccount, Budget, Department, Employee, ExpenseItem, LegalEntity
+from backend.models.counterparties import Counterparty
+from backend.models.history import HistoryEvent, OutboxMessage
+from backend.models.payment_requests import ApprovalTask, Attachment, NumberCounter, PaymentRequest, RequestStage
+from backend.models.routes import RequestType, RouteStage
+
+__all__ = [
+    "ROLES", "TAX_REGIMES", "ApiToken", "ApprovalTask", "Attachment", "BankAccount", "Budget",
+    "Counterparty", "Delegation", "Department", "Employee", "ExpenseItem", "HistoryEvent",
+    "LegalEntity", "NumberCounter", "OutboxMessage", "PaymentRequest", "RequestStage",
+    "RequestType", "RouteStage",
+]

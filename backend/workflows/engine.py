@@ -1,0 +1,474 @@
+"""The one transition function: every change of a payment request goes through ``transition``.
+
+It checks that the action is allowed from the current status and by this actor, applies
+the change, appends the history event and writes the follow-up work (notifications,
+sync) to the outbox — all in the caller's transaction, so either everything happens or
+nothing does. The request row carries a version column: two decisions made at once on
+the same request cannot both commit (the loser's UPDATE finds a newer version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db import utcnow
+from backend.errors import Conflict, Forbidden, InvalidInput
+from backend.models import (
+    ApprovalTask, Employee, HistoryEvent, OutboxMessage, PaymentRequest, RequestStage, RequestType,
+)
+from backend.workflows.actors import Actor
+from backend.workflows.lifecycle import Action, Party, Status, Transition, find_transition
+from backend.workflows.policies import run_submit_policies
+from backend.workflows.routing import Directory, RouteContext, active_deputy, resolve_route
+from backend.workflows.visibility import can_see
+
+# Fields whose change after an approval voids it: what the money is and where it goes.
+MATERIAL_FIELDS = ("amount", "currency", "contractor_inn", "contractor_kpp", "bik", "account", "corr_account")
+
+
+@dataclass
+class Outcome:
+    request: PaymentRequest
+    changed: bool
+    event: HistoryEvent | None = None
+
+
+@dataclass
+class Step:
+    """What a handler works with, and what it leaves for the history event and the outbox."""
+
+    session: AsyncSession
+    request: PaymentRequest
+    actor: Actor
+    transition: Transition
+    parties: frozenset[Party]
+    comment: str
+    data: dict[str, Any]
+    now: datetime
+    today: date
+    on_behalf_of: int | None = None
+    stage: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    notices: list[tuple[int, str]] = field(default_factory=list)  # (employee id, event)
+
+    def notify(self, recipients: list[int] | set[int], event: str) -> None:
+        for recipient in recipients:
+            if recipient != self.actor.employee_id and (recipient, event) not in self.notices:
+                self.notices.append((recipient, event))
+
+
+Handler = Callable[[Step], Awaitable[Status]]
+
+
+async def transition(
+    session: AsyncSession, request: PaymentRequest, action: Action, actor: Actor, *,
+    comment: str = "", expected_version: int | None = None, data: dict[str, Any] | None = None,
+) -> Outcome:
+    """Apply ``action`` to ``request`` on behalf of ``actor``, inside the caller's transaction."""
+    source = Status(request.status) if action != Action.CREATE else None
+    found = find_transition(action, source)
+    if action in DECISION_STATUS and await _is_repeat(session, actor, request, action):
+        return Outcome(request=request, changed=False)
+    if found is None:
+        raise Conflict("transition.not_allowed", action=action.value, status=(source or "").__str__())
+    if expected_version is not None and expected_version != request.version:
+        raise Conflict("request.stale_version", expected=expected_version, actual=request.version)
+    comment = (comment or "").strip()
+    if found.needs_comment and not comment:
+        raise InvalidInput(f"comment.required_for_{action.value}", field="comment")
+    if len(comment) > 4000:
+        raise InvalidInput("comment.too_long", field="comment", max=4000)
+
+    parties = await parties_of(session, actor, request, found)
+    now = utcnow()
+    step = Step(
+        session=session, request=request, actor=actor, transition=found, parties=parties,
+        comment=comment, data=data or {}, now=now, today=now.astimezone(ZoneInfo(actor.timezone)).date(),
+        stage=request.current_stage,
+    )
+    if not parties & found.parties:
+        raise Forbidden(_forbidden_code(found), action=action.value)
+    target = await HANDLERS[action](step)
+    if target not in found.targets:  # a handler bug, never a user's mistake
+        raise RuntimeError(f"{action} led to {target}, not one of {found.targets}")
+
+    request.status = target.value
+    request.updated_at = now  # also bumps the version, so concurrent writers collide
+    event = HistoryEvent(
+        request_id=request.id, at=now, action=action.value, actor_id=actor.employee_id,
+        actor_label=actor.label, on_behalf_of_id=step.on_behalf_of,
+        from_status=source.value if source else None, to_status=target.value,
+        stage=step.stage, round=request.round, comment=comment, details=step.details,
+    )
+    session.add(event)
+    await session.flush()
+    _enqueue(session, request, event, step)
+    await session.flush()
+    return Outcome(request=request, changed=True, event=event)
+
+
+def _forbidden_code(t: Transition) -> str:
+    if t.parties == {Party.APPROVER} or t.parties == {Party.APPROVER, Party.ADMIN}:
+        return "forbidden.not_current_approver"
+    if Party.INITIATOR in t.parties:
+        return "forbidden.not_initiator"
+    if Party.ACCOUNTANT in t.parties:
+        return "forbidden.not_accountant"
+    return "forbidden.action"
+
+
+async def parties_of(session: AsyncSession, actor: Actor, request: PaymentRequest, t: Transition) -> frozenset[Party]:
+    parties: set[Party] = set()
+    if actor.employee_id is not None and actor.employee_id == request.initiator_id:
+        parties.add(Party.INITIATOR)
+    if actor.is_admin:
+        parties.add(Party.ADMIN)
+    if actor.has("accountant"):
+        parties.add(Party.ACCOUNTANT)
+    if Party.APPROVER in t.parties and request.status == Status.PENDING.value:
+        if await actor_task(session, actor, request, pending_only=True) is not None:
+            parties.add(Party.APPROVER)
+    if Party.VIEWER in t.parties and request.id is not None and await can_see(session, actor, request):
+        parties.add(Party.VIEWER)
+    return frozenset(parties)
+
+
+# --- approval tasks -------------------------------------------------------------------------
+
+async def active_stage(session: AsyncSession, request: PaymentRequest) -> RequestStage | None:
+    return await session.scalar(
+        select(RequestStage).where(
+            RequestStage.request_id == request.id, RequestStage.round == request.round,
+            RequestStage.status == "active",
+        )
+    )
+
+
+async def actor_task(session: AsyncSession, actor: Actor, request: PaymentRequest, *,
+                     pending_only: bool) -> ApprovalTask | None:
+    """The actor's task in the active stage: their own, or one they hold as a deputy."""
+    if actor.employee_id is None:
+        return None
+    stage = await active_stage(session, request)
+    if stage is None:
+        return None
+    me = actor.employee_id
+    for task in stage.tasks:
+        if pending_only and task.status != "pending":
+            continue
+        if me in (task.approver_id, task.assignee_id):
+            return task
+    today = utcnow().astimezone(ZoneInfo(actor.timezone)).date()
+    for task in stage.tasks:
+        if pending_only and task.status != "pending":
+            continue
+        # A delegation made after the task was assigned still lets the deputy act.
+        if await active_deputy(session, task.approver_id, today) == me:
+            return task
+    return None
+
+
+async def _is_repeat(session: AsyncSession, actor: Actor, request: PaymentRequest, action: Action) -> bool:
+    """The actor already made this decision in this round and has nothing pending now:
+    a double tap or a retried call, answered "nothing changed"."""
+    if actor.employee_id is None:
+        return False
+    if request.status == Status.PENDING.value and await actor_task(session, actor, request, pending_only=True):
+        return False
+    found = await session.scalar(
+        select(ApprovalTask.id).join(RequestStage, RequestStage.id == ApprovalTask.stage_id).where(
+            ApprovalTask.request_id == request.id, RequestStage.round == request.round,
+            ApprovalTask.decided_by_id == actor.employee_id,
+            ApprovalTask.status == DECISION_STATUS[action],
+        ).limit(1)
+    )
+    return found is not None
+
+
+DECISION_STATUS = {Action.APPROVE: "approved", Action.REJECT: "rejected", Action.RETURN: "returned"}
+
+
+async def _my_pending_task(step: Step) -> ApprovalTask:
+    task = await actor_task(step.session, step.actor, step.request, pending_only=True)
+    if task is None:  # parties_of found one a moment ago in this transaction
+        raise RuntimeError("the approver's task vanished")
+    return task
+
+
+def _decide(step: Step, task: ApprovalTask, status: str) -> None:
+    task.status = status
+    task.decided_by_id = step.actor.employee_id
+    task.decided_at = step.now
+    task.comment = step.comment
+    if task.approver_id != step.actor.employee_id:
+        step.on_behalf_of = task.approver_id
+
+
+def stage_complete(stage: RequestStage) -> bool:
+    """Whether the stage's mode is satisfied; approvers added by hand must all approve."""
+    route_tasks = [t for t in stage.tasks if t.added_by_id is None and t.status != "void"]
+    added = [t for t in stage.tasks if t.added_by_id is not None and t.status != "void"]
+    approved = sum(1 for t in route_tasks if t.status == "approved")
+    if stage.mode == "all":
+        enough = approved == len(route_tasks)
+    else:
+        enough = approved >= max(1, stage.required_count if stage.mode == "n_of_m" else 1)
+    return enough and all(t.status == "approved" for t in added)
+
+
+async def _activate(step: Step, stage: RequestStage) -> None:
+    """Start a stage: its tasks go to the approvers, or to their deputies if away today."""
+    stage.status = "active"
+    stage.started_at = step.now
+    for task in stage.tasks:
+        if task.status == "waiting":
+            task.status = "pending"
+            task.assignee_id = await active_deputy(step.session, task.approver_id, step.today) or task.approver_id
+    step.request.current_stage = stage.position
+    step.stage = stage.position
+    step.notify([t.assignee_id for t in stage.tasks if t.status == "pending"], "task_assigned")
+
+
+def _close_stage(step: Step, stage: RequestStage, status: str) -> None:
+    stage.status = status
+    stage.finished_at = step.now
+    for task in stage.tasks:
+        if task.status in ("pending", "waiting"):
+            task.status = "void"
+
+
+async def _round_stages(step: Step) -> list[RequestStage]:
+    rows = await step.session.scalars(
+        select(RequestStage).where(RequestStage.request_id == step.request.id,
+                                   RequestStage.round == step.request.round)
+        .order_by(RequestStage.position)
+    )
+    return list(rows)
+
+
+async def _advance(step: Step) -> Status:
+    """Move to the next stage that still waits, or approve the request when none is left."""
+    for stage in await _round_stages(step):
+        if stage.status == "waiting":
+            await _activate(step, stage)
+            return Status.PENDING
+    step.request.current_stage = None
+    step.request.approved_at = step.now
+    step.notify([step.request.initiator_id], "approved")
+    step.notify([e.id for e in await Directory(step.session).with_role("accountant")], "approved_for_payment")
+    return Status.APPROVED
+
+
+# --- handlers, one per action -----------------------------------------------------------------
+
+async def _create(step: Step) -> Status:
+    return Status.DRAFT
+
+
+async def _update(step: Step) -> Status:
+    request = step.request
+    changes: dict[str, tuple[Any, Any]] = step.data.get("changes", {})
+    step.details["changes"] = {k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}
+    status = Status(request.status)
+    if status in (Status.PENDING, Status.APPROVED) and set(changes) & set(MATERIAL_FIELDS):
+        voided = await _void_round(step, "void")
+        step.details["approvals_voided"] = voided
+        return await _start_round(step)
+    return status
+
+
+async def _void_round(step: Step, stage_status: str) -> int:
+    """End every open stage of the current round; returns how many approvals it voids."""
+    voided = 0
+    for stage in await _round_stages(step):
+        voided += sum(1 for t in stage.tasks if t.status == "approved")
+        if stage.status in ("active", "waiting", "approved"):
+            _close_stage(step, stage, stage_status if stage.status != "approved" else "void")
+    return voided
+
+
+def material_fingerprint(request: PaymentRequest) -> str:
+    text = "|".join(str(getattr(request, f) or "") for f in MATERIAL_FIELDS)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _submit(step: Step) -> Status:
+    request = step.request
+    policy = await run_submit_policies(step.session, request)
+    request.flags = policy.flags
+    step.details["flags"] = [f["code"] for f in policy.flags]
+    request.submitted_at = step.now
+    fingerprint = material_fingerprint(request)
+    returned_at = request.current_stage if request.status == Status.RETURNED.value else None
+    if returned_at is not None and fingerprint == request.material_fingerprint:
+        # Only words changed since the return: earlier approvals stand, the stage that
+        # returned it looks again.
+        step.details["resumed_at_stage"] = returned_at
+        for stage in await _round_stages(step):
+            if stage.position == returned_at:
+                stage.status, stage.finished_at = "waiting", None
+                for task in stage.tasks:
+                    if task.status in ("returned", "void"):
+                        task.status, task.decided_at, task.decided_by_id = "waiting", None, None
+        return await _advance(step)
+    if returned_at is not None:
+        step.details["approvals_voided"] = await _void_round(step, "void")
+    request.material_fingerprint = fingerprint
+    return await _start_round(step, policy_over_budget=policy.over_budget)
+
+
+async def _start_round(step: Step, *, policy_over_budget: bool | None = None) -> Status:
+    """Resolve the route afresh and open its first stage (a new round of stages)."""
+    request = step.request
+    session = step.session
+    request_type = await session.get(RequestType, request.request_type_id)
+    initiator = await session.get(Employee, request.initiator_id)
+    if policy_over_budget is None:
+        policy_over_budget = any(f.get("code") == "over_budget" for f in request.flags or [])
+    resolved = await resolve_route(session, list(request_type.stages), request, request_type.code,
+                                   initiator, RouteContext(over_budget=policy_over_budget))
+    request.round += 1
+    request.material_fingerprint = material_fingerprint(request)
+    step.details["route"] = [{"stage": s.position, "name": s.name, "approvers": s.approver_ids} for s in resolved]
+    for r in resolved:
+        stage = RequestStage(
+            request_id=request.id, round=request.round, position=r.position, name=r.name, mode=r.mode,
+            required_count=r.required_count, sla_hours=r.sla_hours, reason=r.reason,
+            status="approved" if r.skipped_because_initiator else "waiting",
+            finished_at=step.now if r.skipped_because_initiator else None,
+        )
+        stage.tasks = [
+            ApprovalTask(request_id=request.id, approver_id=i, assignee_id=i,
+                         status="approved" if r.skipped_because_initiator else "waiting",
+                         decided_by_id=i if r.skipped_because_initiator else None,
+                         decided_at=step.now if r.skipped_because_initiator else None,
+                         comment="auto: initiator" if r.skipped_because_initiator else "")
+            for i in r.approver_ids
+        ]
+        session.add(stage)
+    await session.flush()
+    return await _advance(step)
+
+
+async def _approve(step: Step) -> Status:
+    task = await _my_pending_task(step)
+    _decide(step, task, "approved")
+    stage = task.stage
+    step.stage = stage.position
+    step.notify([step.request.initiator_id], "stage_decided")
+    if not stage_complete(stage):
+        return Status.PENDING
+    _close_stage(step, stage, "approved")
+    return await _advance(step)
+
+
+async def _reject(step: Step) -> Status:
+    task = await _my_pending_task(step)
+    _decide(step, task, "rejected")
+    _close_stage(step, task.stage, "rejected")
+    step.request.current_stage = None
+    step.notify([step.request.initiator_id], "rejected")
+    return Status.REJECTED
+
+
+async def _return(step: Step) -> Status:
+    task = await _my_pending_task(step)
+    _decide(step, task, "returned")
+    _close_stage(step, task.stage, "returned")
+    step.notify([step.request.initiator_id], "returned")
+    return Status.RETURNED  # current_stage keeps the stage that returned it
+
+
+async def _comment(step: Step) -> Status:
+    stage = await active_stage(step.session, step.request)
+    recipients = {step.request.initiator_id}
+    if stage is not None:
+        recipients |= {t.assignee_id for t in stage.tasks if t.status == "pending"}
+    step.notify(recipients, "comment")
+    return Status(step.request.status)
+
+
+async def _add_approver(step: Step) -> Status:
+    employee_id = step.data.get("employee_id")
+    employee = await step.session.get(Employee, employee_id) if isinstance(employee_id, int) else None
+    if employee is None or not employee.active:
+        raise InvalidInput("add_approver.unknown_employee", field="employee_id")
+    if employee.id == step.request.initiator_id:
+        raise InvalidInput("add_approver.initiator", field="employee_id")
+    stage = await active_stage(step.session, step.request)
+    if any(t.approver_id == employee.id and t.status in ("pending", "approved") for t in stage.tasks):
+        raise Conflict("add_approver.already", field="employee_id", name=employee.full_name)
+    deputy = await active_deputy(step.session, employee.id, step.today)
+    task = ApprovalTask(request_id=step.request.id, approver_id=employee.id, assignee_id=deputy or employee.id,
+                        added_by_id=step.actor.employee_id, status="pending")
+    stage.tasks.append(task)
+    step.details["added_approver_id"] = employee.id
+    step.notify([task.assignee_id], "task_assigned")
+    return Status.PENDING
+
+
+async def _mark_paid(step: Step) -> Status:
+    paid_on = step.data.get("paid_on") or step.today
+    if paid_on > step.today:
+        raise InvalidInput("mark_paid.future_date", field="paid_on")
+    step.request.paid_on = paid_on
+    step.request.paid_at = step.now
+    step.details["paid_on"] = paid_on.isoformat()
+    step.notify([step.request.initiator_id], "paid")
+    return Status.PAID
+
+
+async def _close(step: Step) -> Status:
+    step.request.closed_at = step.now
+    step.notify([step.request.initiator_id], "closed")
+    return Status.CLOSED
+
+
+async def _cancel(step: Step) -> Status:
+    was = Status(step.request.status)
+    stage = await active_stage(step.session, step.request)
+    if stage is not None:
+        step.notify([t.assignee_id for t in stage.tasks if t.status == "pending"], "cancelled")
+        _close_stage(step, stage, "void")
+    if was == Status.APPROVED:
+        step.notify([e.id for e in await Directory(step.session).with_role("accountant")], "cancelled")
+    step.notify([step.request.initiator_id], "cancelled")
+    step.request.current_stage = None
+    return Status.CANCELLED
+
+
+HANDLERS: dict[Action, Handler] = {
+    Action.CREATE: _create, Action.UPDATE: _update, Action.SUBMIT: _submit, Action.APPROVE: _approve,
+    Action.REJECT: _reject, Action.RETURN: _return, Action.COMMENT: _comment,
+    Action.ADD_APPROVER: _add_approver, Action.MARK_PAID: _mark_paid, Action.CLOSE: _close,
+    Action.CANCEL: _cancel,
+}
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+def _enqueue(session: AsyncSession, request: PaymentRequest, event: HistoryEvent, step: Step) -> None:
+    """Follow-up work of this event, in its transaction: one notice per recipient, one sync."""
+    for recipient, kind in step.notices:
+        session.add(OutboxMessage(
+            topic="notify", dedup_key=f"notify:{event.id}:{recipient}:{kind}",
+            payload={"event": kind, "request_id": request.id, "history_id": event.id, "recipient_id": recipient},
+        ))
+    session.add(OutboxMessage(
+        topic="sync", dedup_key=f"sync:{event.id}",
+        payload={"request_id": request.id, "history_id": event.id, "action": event.action, "status": event.to_status},
+    ))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
