@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -18,14 +23,23 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def off_loop(fn: Callable[..., T], *args) -> T:
+    """Run ``fn`` where no event loop is running: alembic's env.py starts its own loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    off_loop(command.upgrade, alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+    off_loop(command.downgrade, alembic_config(url), revision)
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:
-    # alembic's env.py runs its own event loop; keep it off the caller's.
-    await asyncio.to_thread(upgrade, url, revision)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)

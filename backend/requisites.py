@@ -228,6 +228,10 @@ def validate_correspondent_account(account: str | None, bik: str | None) -> str 
         raise InvalidInput("corr_account.prefix", field="corr_account", prefix=prefix)
     if not corr_account_control_key_ok(bik, digits):
         raise InvalidInput("corr_account.checksum", field="corr_account")
+    # The key only ties the account to a Bank of Russia division, which many banks share
+    # (every Moscow bank keys with "025"); the bank's own number is the last three digits.
+    if not is_treasury_bik(bik) and digits[-3:] != bik[-3:]:
+        raise InvalidInput("corr_account.bik_mismatch", field="corr_account")
     return digits
 
 

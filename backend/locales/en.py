@@ -22,4 +22,5 @@ MESSAGES: dict[str, str] = {
     "corr_account.format": "{field_name}: an account number has exactly 20 digits — please check that all are there.",
     "corr_account.prefix": "{field_name}: it must start with {prefix} — perhaps the settlement account was entered here.",
     "corr_account.checksum": "{field_name}: the number does not match the bank's BIK (control key) — please check the correspondent account and the BIK.",
+    "corr_account.bik_mismatch": "{field_name}: its last three digits must match the last three digits of the BIK — it looks like another bank's account.",
 }

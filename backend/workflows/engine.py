@@ -203,6 +203,10 @@ async def _my_pending_task(step: Step) -> ApprovalTask:
     return task
 
 
+async def _stage_of(step: Step, task: ApprovalTask) -> RequestStage:
+    return await step.session.get(RequestStage, task.stage_id)  # already in the identity map
+
+
 def _decide(step: Step, task: ApprovalTask, status: str) -> None:
     task.status = status
     task.decided_by_id = step.actor.employee_id
@@ -295,6 +299,13 @@ async def _void_round(step: Step, stage_status: str) -> int:
     return voided
 
 
+async def _void_open_stages(step: Step) -> None:
+    """The route ends here: stages still active or waiting will never be asked."""
+    for stage in await _round_stages(step):
+        if stage.status in ("active", "waiting"):
+            _close_stage(step, stage, "void")
+
+
 def material_fingerprint(request: PaymentRequest) -> str:
     text = "|".join(str(getattr(request, f) or "") for f in MATERIAL_FIELDS)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -361,7 +372,7 @@ async def _start_round(step: Step, *, policy_over_budget: bool | None = None) ->
 async def _approve(step: Step) -> Status:
     task = await _my_pending_task(step)
     _decide(step, task, "approved")
-    stage = task.stage
+    stage = await _stage_of(step, task)
     step.stage = stage.position
     step.notify([step.request.initiator_id], "stage_decided")
     if not stage_complete(stage):
@@ -373,7 +384,8 @@ async def _approve(step: Step) -> Status:
 async def _reject(step: Step) -> Status:
     task = await _my_pending_task(step)
     _decide(step, task, "rejected")
-    _close_stage(step, task.stage, "rejected")
+    _close_stage(step, await _stage_of(step, task), "rejected")
+    await _void_open_stages(step)
     step.request.current_stage = None
     step.notify([step.request.initiator_id], "rejected")
     return Status.REJECTED
@@ -382,7 +394,7 @@ async def _reject(step: Step) -> Status:
 async def _return(step: Step) -> Status:
     task = await _my_pending_task(step)
     _decide(step, task, "returned")
-    _close_stage(step, task.stage, "returned")
+    _close_stage(step, await _stage_of(step, task), "returned")
     step.notify([step.request.initiator_id], "returned")
     return Status.RETURNED  # current_stage keeps the stage that returned it
 
@@ -437,7 +449,7 @@ async def _cancel(step: Step) -> Status:
     stage = await active_stage(step.session, step.request)
     if stage is not None:
         step.notify([t.assignee_id for t in stage.tasks if t.status == "pending"], "cancelled")
-        _close_stage(step, stage, "void")
+    await _void_open_stages(step)
     if was == Status.APPROVED:
         step.notify([e.id for e in await Directory(step.session).with_role("accountant")], "cancelled")
     step.notify([step.request.initiator_id], "cancelled")

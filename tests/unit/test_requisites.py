@@ -44,6 +44,7 @@ REAL_CORR_ACCOUNTS = [
     ("044525974", "30101810145250000974"),  # T-Bank
     ("044525593", "30101810200000000593"),  # Alfa-Bank
     ("044525187", "30101810700000000187"),  # VTB
+    ("046577674", "30101810500000000674"),  # Sberbank's Ural bank, Yekaterinburg
 ]
 # The single tax payment (ЕНП) as the FNS publishes it: a Treasury BIK, a keyless treasury
 # account and the single treasury account (ЕКС) in the correspondent-account field.
@@ -326,8 +327,15 @@ class TestValidateCorrespondentAccount:
         assert (caught.value.code, caught.value.field) == ("corr_account.prefix", "corr_account")
         assert caught.value.params == {"prefix": "30101"}
 
-    def test_another_banks_corr_account_is_rejected(self):
-        assert code_of(lambda: validate_correspondent_account(SBER_CORR, "044525974")) == "corr_account.checksum"
+    def test_another_banks_corr_account_in_another_division_fails_the_key(self):
+        assert code_of(lambda: validate_correspondent_account(SBER_CORR, "046577674")) == "corr_account.checksum"
+
+    def test_another_banks_corr_account_in_the_same_division_is_caught_by_its_tail(self):
+        # T-Bank and Sberbank are both keyed with Moscow's "025", so only the tail differs.
+        assert corr_account_control_key_ok("044525974", SBER_CORR)
+        with pytest.raises(InvalidInput) as caught:
+            validate_correspondent_account(SBER_CORR, "044525974")
+        assert (caught.value.code, caught.value.field) == ("corr_account.bik_mismatch", "corr_account")
 
     def test_settlement_key_is_not_the_corr_key(self):
         # Sberbank's corr account passes only with "0" + BIK[4:6] = "025", not with BIK[-3:].
@@ -389,7 +397,7 @@ class TestValidateRequisites:
     def test_an_account_that_does_not_match_a_good_bik(self):
         with pytest.raises(ValidationFailed) as caught:
             validate_requisites(inn=SBER_INN, bik="044525974", account=SBER_PUBLISHED_ACCOUNT, corr_account=SBER_CORR)
-        assert [e.code for e in caught.value.errors] == ["account.checksum", "corr_account.checksum"]
+        assert [e.code for e in caught.value.errors] == ["account.checksum", "corr_account.bik_mismatch"]
 
     def test_bank_details_are_required_by_default(self):
         with pytest.raises(ValidationFailed) as caught:
@@ -435,11 +443,24 @@ ERROR_CASES: dict[str, Callable[[], object]] = {
     "corr_account.format": lambda: validate_correspondent_account("30101", SBER_BIK),
     "corr_account.prefix": lambda: validate_correspondent_account(SBER_PUBLISHED_ACCOUNT, SBER_BIK),
     "corr_account.checksum": lambda: validate_correspondent_account("30101810400000000226", SBER_BIK),
+    "corr_account.bik_mismatch": lambda: validate_correspondent_account(SBER_CORR, "044525974"),
 }
 REQUISITE_PREFIXES = ("inn.", "kpp.", "bik.", "account.", "corr_account.")
 FIELD_NAMES = {
-    "ru": {"inn": "ИНН", "kpp": "КПП", "bik": "БИК", "account": "Расчётный счёт", "corr_account": "Корр. счёт"},
-    "en": {"inn": "INN", "kpp": "KPP", "bik": "BIK", "account": "Settlement account", "corr_account": "Correspondent account"},
+    "ru": {
+        "inn": "ИНН",
+        "kpp": "КПП",
+        "bik": "БИК",
+        "account": "Расчётный счёт",
+        "corr_account": "Корр. счёт",
+    },
+    "en": {
+        "inn": "INN",
+        "kpp": "KPP",
+        "bik": "BIK",
+        "account": "Settlement account",
+        "corr_account": "Correspondent account",
+    },
 }
 
 

@@ -1,0 +1,38 @@
+"""The FastAPI application: API under /api/v1, health check, error format."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from backend.api import errors
+from backend.api.routes import ROUTERS
+from backend.db import Database
+from backend.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_db = db is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.db = db or Database(settings.effective_database_url)
+        yield
+        if owns_db:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Viza API", version="1", lifespan=lifespan,
+        description="Payment requests and approvals: registry, routes, company model. "
+        "Authenticate with `Authorization: Bearer <token>` (create one with `viza token create`).",
+        openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
+    )
+    app.state.settings = settings
+    if db is not None:
+        app.state.db = db
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,76 @@
+"""Request-scoped dependencies: the database, the calling actor, the language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db import Database
+from backend.errors import DomainError
+from backend.i18n import pick_language
+from backend.services.tokens import actor_for_token
+from backend.services.transactions import in_transaction
+from backend.workflows.actors import Actor
+
+T = TypeVar("T")
+bearer = HTTPBearer(auto_error=False, description="A token made by `viza token create`")
+
+
+class Unauthorized(DomainError):
+    kind = "unauthorized"
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def get_actor(
+    db: Annotated[Database, Depends(get_db)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None:
+        raise Unauthorized("auth.missing")
+    async with db.session() as session:
+        actor = await actor_for_token(session, credentials.credentials)
+    if actor is None:
+        raise Unauthorized("auth.invalid")
+    return actor
+
+
+async def get_admin(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+    from backend.errors import Forbidden
+
+    if not actor.is_admin:
+        raise Forbidden("forbidden.admin_only")
+    return actor
+
+
+def get_language(accept_language: Annotated[str | None, Header()] = None) -> str:
+    return pick_language(accept_language)
+
+
+class Core:
+    """What a route needs to run a use case: the database and who is calling."""
+
+    def __init__(self, db: Database, actor: Actor) -> None:
+        self.db = db
+        self.actor = actor
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        return await in_transaction(self.db, work)
+
+
+async def get_core(db: Annotated[Database, Depends(get_db)], actor: Annotated[Actor, Depends(get_actor)]) -> Core:
+    return Core(db, actor)
+
+
+async def get_admin_core(db: Annotated[Database, Depends(get_db)], actor: Annotated[Actor, Depends(get_admin)]) -> Core:
+    return Core(db, actor)
+
+
+CoreDep = Annotated[Core, Depends(get_core)]
+AdminDep = Annotated[Core, Depends(get_admin_core)]

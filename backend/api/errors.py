@@ -1,0 +1,57 @@
+"""Errors as JSON a machine can read: a code, a message in the caller's language, the fields."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.errors import DomainError
+from backend.i18n import pick_language, translate
+
+STATUS = {"invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409, "unauthorized": 401}
+
+PYDANTIC_CODES = {
+    "missing": "field.required", "extra_forbidden": "field.unknown", "int_parsing": "field.integer",
+    "int_type": "field.integer", "date_from_datetime_parsing": "field.date", "date_parsing": "field.date",
+    "date_type": "field.date", "bool_parsing": "field.boolean", "bool_type": "field.boolean",
+    "string_type": "field.string", "decimal_parsing": "amount.format", "json_invalid": "body.json",
+    "string_too_long": "field.too_long", "string_too_short": "field.required", "greater_than": "field.range",
+    "greater_than_equal": "field.range", "less_than_equal": "field.range", "literal_error": "field.choice",
+    "enum": "field.choice", "list_type": "field.list", "dict_type": "field.object", "model_attributes_type": "body.json",
+}
+
+
+def _field_of(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        lang = pick_language(request.headers.get("accept-language"))
+        headers = {"WWW-Authenticate": "Bearer"} if exc.kind == "unauthorized" else None
+        return JSONResponse(exc.as_dict(lang), status_code=STATUS.get(exc.kind, 400), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lang = pick_language(request.headers.get("accept-language"))
+        errors = []
+        for item in exc.errors():
+            code = PYDANTIC_CODES.get(item.get("type", ""), "field.invalid")
+            field = _field_of(tuple(item.get("loc", ())))
+            ctx = {k: str(v) for k, v in (item.get("ctx") or {}).items()}
+            errors.append({"code": code, "field": field,
+                           "message": translate(code, lang, field=field, detail=item.get("msg", ""), **ctx)})
+        body = {"code": "validation_failed", "message": translate("validation_failed", lang, count=len(errors)),
+                "errors": errors}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        lang = pick_language(request.headers.get("accept-language"))
+        code = {404: "http.not_found", 405: "http.method_not_allowed"}.get(exc.status_code, "http.error")
+        return JSONResponse({"code": code, "message": translate(code, lang, detail=str(exc.detail))},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))

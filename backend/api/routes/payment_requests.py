@@ -1,0 +1,97 @@
+"""Payment requests: create, edit, the actions of the life cycle, history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.api.deps import CoreDep
+from backend.services import payment_requests as service
+from backend.services.payment_requests import PaymentRequestFields
+from backend.services.views import detail, history_view
+from backend.workflows.lifecycle import Action
+
+router = APIRouter(prefix="/api/v1/payment-requests", tags=["payment requests"])
+
+
+class ActionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(default="", max_length=4000, description="Required to reject or return")
+    version: int | None = Field(default=None, description="The version you saw; a newer one answers 409")
+
+
+class AddApproverBody(ActionBody):
+    employee_id: int
+
+
+class MarkPaidBody(ActionBody):
+    paid_on: date | None = Field(default=None, description="Payment date; today when omitted")
+
+
+@router.post("", status_code=201)
+async def create(fields: PaymentRequestFields, core: CoreDep) -> dict[str, Any]:
+    async def work(session):
+        request = await service.create_request(session, core.actor, fields)
+        return await detail(session, core.actor, request)
+
+    return await core.run(work)
+
+
+@router.get("/{request_id}")
+async def read(request_id: int, core: CoreDep) -> dict[str, Any]:
+    async def work(session):
+        return await detail(session, core.actor, await service.get_visible(session, core.actor, request_id))
+
+    return await core.run(work)
+
+
+@router.patch("/{request_id}")
+async def update(request_id: int, fields: PaymentRequestFields, core: CoreDep,
+                 version: int | None = Query(default=None)) -> dict[str, Any]:
+    async def work(session):
+        outcome = await service.update_request(session, core.actor, request_id, fields, expected_version=version)
+        return {"changed": outcome.changed, "request": await detail(session, core.actor, outcome.request)}
+
+    return await core.run(work)
+
+
+@router.get("/{request_id}/history")
+async def history(request_id: int, core: CoreDep) -> list[dict[str, Any]]:
+    async def work(session):
+        return await history_view(session, await service.history(session, core.actor, request_id))
+
+    return await core.run(work)
+
+
+def _action_route(action: Action, body_model: type[ActionBody], path: str, summary: str) -> None:
+    async def endpoint(request_id: int, body: body_model, core: CoreDep) -> dict[str, Any]:  # type: ignore[valid-type]
+        extra = body.model_dump(exclude={"comment", "version"})
+
+        async def work(session):
+            outcome = await service.act(session, core.actor, request_id, action, comment=body.comment,
+                                        expected_version=body.version, **extra)
+            return {"changed": outcome.changed, "request": await detail(session, core.actor, outcome.request)}
+
+        return await core.run(work)
+
+    endpoint.__name__ = f"{action.value}_request"
+    endpoint.__annotations__["body"] = body_model  # a real class, not the postponed name
+    router.add_api_route(f"/{{request_id}}/{path}", endpoint, methods=["POST"], summary=summary)
+
+
+for _action, _body, _path, _summary in (
+    (Action.SUBMIT, ActionBody, "submit", "Submit for approval (draft or returned)"),
+    (Action.APPROVE, ActionBody, "approve", "Approve the current stage"),
+    (Action.REJECT, ActionBody, "reject", "Reject, with a reason"),
+    (Action.RETURN, ActionBody, "return", "Return for rework, saying what to fix"),
+    (Action.COMMENT, ActionBody, "comment", "Comment without deciding"),
+    (Action.ADD_APPROVER, AddApproverBody, "add-approver", "Add an approver to the current stage"),
+    (Action.MARK_PAID, MarkPaidBody, "mark-paid", "Mark paid (accountant)"),
+    (Action.CLOSE, ActionBody, "close", "Closing documents received (accountant)"),
+    (Action.CANCEL, ActionBody, "cancel", "Withdraw before payment"),
+):
+    _action_route(_action, _body, _path, _summary)

@@ -1,0 +1,127 @@
+"""Request types and their routes: loading the defaults, reading and replacing routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.errors import Conflict, DomainError, InvalidInput, NotFound, ValidationFailed
+from backend.models import Employee, RequestType, RouteStage
+from backend.workflows.routing import MODES, validate_conditions, validate_rule
+
+DEFAULTS = Path(__file__).resolve().parent.parent / "defaults" / "request_types.yaml"
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    approvers: dict[str, Any] = Field(description='e.g. {"kind": "role", "role": "cfo"}')
+    mode: str = "any"
+    required_count: int = Field(default=1, ge=1, le=50)
+    conditions: dict[str, Any] = Field(default_factory=dict)
+    sla_hours: int = Field(default=24, ge=1, le=24 * 30)
+
+
+class RequestTypeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_\-]+$")
+    name_ru: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    active: bool = True
+    stages: list[StageIn] = Field(min_length=1)
+
+
+async def check_stages(session: AsyncSession, stages: list[StageIn]) -> None:
+    """Every stage well-formed, every named person real — all errors at once."""
+    errors: list[DomainError] = []
+    for index, stage in enumerate(stages, start=1):
+        for check in (lambda: validate_rule(stage.approvers), lambda: validate_conditions(stage.conditions)):
+            try:
+                check()
+            except DomainError as error:
+                error.field = f"stages.{index}.{error.field}"
+                errors.append(error)
+        if stage.mode not in MODES:
+            errors.append(InvalidInput("route.mode", field=f"stages.{index}.mode", allowed=", ".join(MODES)))
+        if stage.approvers.get("kind") == "people":
+            for employee_id in stage.approvers.get("employee_ids") or []:
+                if isinstance(employee_id, int) and await session.get(Employee, employee_id) is None:
+                    errors.append(InvalidInput("reference.unknown", field=f"stages.{index}.approvers.employee_ids",
+                                               id=employee_id))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _stage_rows(stages: list[StageIn]) -> list[RouteStage]:
+    return [
+        RouteStage(position=i, name=s.name, approvers=s.approvers, mode=s.mode, required_count=s.required_count,
+                   conditions=s.conditions, sla_hours=s.sla_hours)
+        for i, s in enumerate(stages, start=1)
+    ]
+
+
+async def create_request_type(session: AsyncSession, data: RequestTypeIn) -> RequestType:
+    if await session.scalar(select(RequestType.id).where(RequestType.code == data.code)):
+        raise Conflict("request_type.code_taken", field="code", code_value=data.code)
+    await check_stages(session, data.stages)
+    request_type = RequestType(code=data.code, name_ru=data.name_ru, name_en=data.name_en, active=data.active)
+    request_type.stages = _stage_rows(data.stages)
+    session.add(request_type)
+    await session.flush()
+    return request_type
+
+
+async def replace_route(session: AsyncSession, request_type_id: int, stages: list[StageIn]) -> RequestType:
+    """Replace the whole route; requests already submitted keep the route they were given."""
+    request_type = await get_request_type(session, request_type_id)
+    if not stages:
+        raise InvalidInput("route.empty", field="stages")
+    await check_stages(session, stages)
+    request_type.stages.clear()
+    await session.flush()  # the old positions go before the new ones take their place
+    request_type.stages.extend(_stage_rows(stages))
+    await session.flush()
+    return request_type
+
+
+async def get_request_type(session: AsyncSession, request_type_id: int) -> RequestType:
+    request_type = await session.get(RequestType, request_type_id)
+    if request_type is None:
+        raise NotFound("request_type.not_found", id=request_type_id)
+    return request_type
+
+
+async def list_request_types(session: AsyncSession, *, include_inactive: bool = False) -> list[RequestType]:
+    query = select(RequestType).order_by(RequestType.id)
+    if not include_inactive:
+        query = query.where(RequestType.active.is_(True))
+    return list(await session.scalars(query))
+
+
+def request_type_view(request_type: RequestType) -> dict[str, Any]:
+    return {
+        "id": request_type.id, "code": request_type.code, "name_ru": request_type.name_ru,
+        "name_en": request_type.name_en, "active": request_type.active,
+        "stages": [
+            {"position": s.position, "name": s.name, "approvers": s.approvers, "mode": s.mode,
+             "required_count": s.required_count, "conditions": s.conditions, "sla_hours": s.sla_hours}
+            for s in request_type.stages
+        ],
+    }
+
+
+async def load_defaults(session: AsyncSession, path: Path = DEFAULTS) -> int:
+    """Load the default request types on first start; returns how many were added (0 later)."""
+    if await session.scalar(select(func.count()).select_from(RequestType)):
+        return 0
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for item in document["request_types"]:
+        await create_request_type(session, RequestTypeIn.model_validate(item))
+    return len(document["request_types"])
