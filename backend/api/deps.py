@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import Database
 from backend.errors import DomainError
 from backend.i18n import pick_language
+from backend.settings import Settings
 from backend.services.tokens import actor_for_token
 from backend.services.transactions import in_transaction
 from backend.workflows.actors import Actor
@@ -74,3 +75,10 @@ async def get_admin_core(db: Annotated[Database, Depends(get_db)], actor: Annota
 
 CoreDep = Annotated[Core, Depends(get_core)]
 AdminDep = Annotated[Core, Depends(get_admin_core)]
+
+
+def get_app_settings(request: Request):
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

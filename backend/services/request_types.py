@@ -91,6 +91,31 @@ async def replace_route(session: AsyncSession, request_type_id: int, stages: lis
     return request_type
 
 
+class RequestTypePatch(BaseModel):
+    """What an admin may change of a request type besides its route (``PUT …/route``)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name_ru: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = None
+
+
+async def update_request_type(session: AsyncSession, request_type_id: int, data: RequestTypePatch) -> RequestType:
+    """Rename or (de)activate; an inactive type is not offered for new requests."""
+    request_type = await get_request_type(session, request_type_id)
+    given = data.model_dump(exclude_unset=True)
+    missing = [InvalidInput("field.required", field=k) for k, v in given.items() if v is None]
+    if len(missing) == 1:
+        raise missing[0]
+    if missing:
+        raise ValidationFailed(missing)
+    for key, value in given.items():
+        setattr(request_type, key, value)
+    await session.flush()
+    return request_type
+
+
 async def get_request_type(session: AsyncSession, request_type_id: int) -> RequestType:
     request_type = await session.get(RequestType, request_type_id)
     if request_type is None:

@@ -457,11 +457,23 @@ async def _cancel(step: Step) -> Status:
     return Status.CANCELLED
 
 
+async def _attach(step: Step) -> Status:
+    attachment = step.data["attachment"]
+    accounting_kind = attachment.kind in ("payment_order", "closing")
+    if accounting_kind and not ({Party.ACCOUNTANT, Party.ADMIN} & step.parties):
+        raise Forbidden("attachment.accounting_only")
+    step.details["attachment"] = {"id": attachment.id, "kind": attachment.kind, "filename": attachment.filename,
+                                  "sha256": attachment.sha256, "size": attachment.size}
+    if attachment.kind == "payment_order":
+        step.notify([step.request.initiator_id], "payment_order_attached")
+    return Status(step.request.status)
+
+
 HANDLERS: dict[Action, Handler] = {
     Action.CREATE: _create, Action.UPDATE: _update, Action.SUBMIT: _submit, Action.APPROVE: _approve,
     Action.REJECT: _reject, Action.RETURN: _return, Action.COMMENT: _comment,
     Action.ADD_APPROVER: _add_approver, Action.MARK_PAID: _mark_paid, Action.CLOSE: _close,
-    Action.CANCEL: _cancel,
+    Action.CANCEL: _cancel, Action.ATTACH: _attach,
 }
 
 

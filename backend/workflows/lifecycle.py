@@ -29,6 +29,7 @@ class Action(StrEnum):
     MARK_PAID = "mark_paid"
     CLOSE = "close"
     CANCEL = "cancel"
+    ATTACH = "attach"
 
 
 class Party(StrEnum):
@@ -73,6 +74,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.COMMENT, ALL - {S.DRAFT}, ALL - {S.DRAFT}, {P.VIEWER}, needs_comment=True),
     _t(Action.MARK_PAID, {S.APPROVED}, {S.PAID}, {P.ACCOUNTANT}),
     _t(Action.CLOSE, {S.PAID}, {S.CLOSED}, {P.ACCOUNTANT}),
+    _t(Action.ATTACH, EDITABLE, EDITABLE, {P.INITIATOR, P.ADMIN}),
+    _t(Action.ATTACH, {S.PENDING}, {S.PENDING}, {P.ADMIN}),
+    # Payment orders and closing documents come from accounting once the request is approved.
+    _t(Action.ATTACH, {S.APPROVED, S.PAID, S.CLOSED}, {S.APPROVED, S.PAID, S.CLOSED}, {P.ACCOUNTANT, P.ADMIN}),
     _t(Action.CANCEL, {S.DRAFT, S.PENDING, S.RETURNED, S.APPROVED}, {S.CANCELLED}, {P.INITIATOR, P.ADMIN}),
 )
 

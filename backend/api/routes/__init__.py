@@ -1,5 +1,6 @@
 """Every API router, in the order they appear in the OpenAPI document."""
 
-from backend.api.routes import health, payment_requests
+from backend.api.routes import health, payment_requests, registry
 
-ROUTERS = [health.router, payment_requests.router]
+# The registry's fixed paths (/export.csv, /totals) come before /{request_id}.
+ROUTERS = [health.router, registry.router, payment_requests.router]

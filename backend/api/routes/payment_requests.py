@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Query
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.api.deps import CoreDep
+from backend.api.deps import CoreDep, SettingsDep
+from backend.services import attachments
 from backend.services import payment_requests as service
+from backend.services.attachments import FileStore
 from backend.services.payment_requests import PaymentRequestFields
 from backend.services.views import detail, history_view
 from backend.workflows.lifecycle import Action
@@ -95,3 +100,40 @@ for _action, _body, _path, _summary in (
     (Action.CANCEL, ActionBody, "cancel", "Withdraw before payment"),
 ):
     _action_route(_action, _body, _path, _summary)
+
+
+@router.post("/{request_id}/attachments", status_code=201, summary="Attach a file (invoice, payment order…)")
+async def upload(request_id: int, core: CoreDep, settings: SettingsDep, file: UploadFile,
+                 kind: str = Form(default="invoice")) -> dict[str, Any]:
+    max_bytes = settings.max_upload_mb * 1024 * 1024
+    content = await file.read(max_bytes + 1)  # never more than the limit in memory
+    store = FileStore(settings.files_dir)
+
+    async def work(session):
+        request = await service.get_visible(session, core.actor, request_id)
+        attachment = await attachments.attach(session, store, core.actor, request, kind=kind,
+                                              filename=file.filename or "file", content=content, max_bytes=max_bytes)
+        return attachments.attachment_view(attachment)
+
+    return await core.run(work)
+
+
+@router.get("/{request_id}/attachments")
+async def list_files(request_id: int, core: CoreDep) -> list[dict[str, Any]]:
+    async def work(session):
+        await service.get_visible(session, core.actor, request_id)
+        return [attachments.attachment_view(a) for a in await attachments.list_attachments(session, request_id)]
+
+    return await core.run(work)
+
+
+@router.get("/{request_id}/attachments/{attachment_id}", response_class=Response)
+async def download(request_id: int, attachment_id: int, core: CoreDep, settings: SettingsDep) -> Response:
+    async def work(session):
+        await service.get_visible(session, core.actor, request_id)
+        return await attachments.get_attachment(session, request_id, attachment_id)
+
+    attachment = await core.run(work)
+    content = FileStore(settings.files_dir).read(attachment.sha256)
+    disposition = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
+    return Response(content, media_type=attachment.content_type, headers={"Content-Disposition": disposition})

@@ -1,0 +1,139 @@
+"""The `viza` command: serve, migrate, token, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from backend.settings import Settings, get_settings
+
+log = logging.getLogger("viza")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic's message names the variable and the problem
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+def prepare(settings: Settings) -> None:
+    """Create the data folder, apply migrations, load the default routes on first start."""
+    from backend.db import Database
+    from backend.migrate import upgrade
+    from backend.services.request_types import load_defaults
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.files_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    if not settings.load_default_routes:
+        return
+
+    async def load() -> int:
+        db = Database(settings.effective_database_url)
+        try:
+            async with db.session() as session:
+                added = await load_defaults(session)
+                await session.commit()
+                return added
+        finally:
+            await db.dispose()
+
+    added = asyncio.run(load())
+    if added:
+        click.echo(f"Loaded {added} default request types with their routes.")
+
+
+@click.group()
+def main() -> None:
+    """Viza: payment requests and approvals in Telegram, with a registry."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Run the service: API and pages (bot and scheduler when configured)."""
+    import uvicorn
+
+    from backend.api.app import create_app
+
+    settings = _settings()
+    prepare(settings)
+    where = settings.effective_database_url.split("@")[-1]
+    click.echo(f"Database: {where}")
+    if settings.telegram_token:
+        click.echo("Telegram bot: VIZA_TELEGRAM_TOKEN is set, but this build has no bot front door yet "
+                   "(see the Telegram bot issue); serving the API only.")
+    else:
+        click.echo("Telegram bot: off (VIZA_TELEGRAM_TOKEN is not set); serving the API only.")
+    click.echo(f"API: http://{host}:{port}/api/v1/docs")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (also done by serve)."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from backend.migrate import upgrade
+
+    upgrade(settings.effective_database_url)
+    click.echo("Database is up to date.")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, help="admin | accountant | approver | manager | cfo | director | lawyer")
+@click.option("--name", required=True, help="Who or what uses the token.")
+@click.option("--employee", "employee_id", type=int, default=None, help="Act as this employee (id).")
+def token_create(role: str, name: str, employee_id: int | None) -> None:
+    """Create a token and print it once (it is stored hashed)."""
+    from backend.errors import DomainError
+    from backend.services.tokens import create_token
+
+    settings = _settings()
+    prepare(settings)
+
+    async def run() -> str:
+        from backend.db import Database
+
+        db = Database(settings.effective_database_url)
+        try:
+            async with db.session() as session:
+                _, secret = await create_token(session, name=name, role=role, employee_id=employee_id)
+                await session.commit()
+                return secret
+        finally:
+            await db.dispose()
+
+    try:
+        secret = asyncio.run(run())
+    except DomainError as error:
+        raise click.ClickException(error.message(settings.default_language)) from None
+    click.echo(secret)
+    click.echo("Keep it safe: it is shown only now. Use it as 'Authorization: Bearer <token>'.", err=True)
+
+
+@main.command()
+def demo() -> None:
+    """Load a small demo company with requests in every state (safe to run again)."""
+    from backend.demo import load_demo
+
+    settings = _settings()
+    prepare(settings)
+    report = asyncio.run(load_demo(settings))
+    click.echo(report)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
