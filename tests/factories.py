@@ -115,3 +115,15 @@ async def new_request(db: Database, company: Company, who: str = "manager", **ov
         request = await create_request(session, company.actor(who), request_fields(company, **overrides))
         await session.commit()
         return request.id
+
+
+async def auth_headers(db: Database, company: Company, who: str, role: str | None = None) -> dict[str, str]:
+    """A bearer token acting as one of the company's people."""
+    from backend.services.tokens import create_token
+
+    employee = company.people[who]
+    async with db.session() as session:
+        _, secret = await create_token(session, name=f"test {who}", role=role or (employee.roles or ["manager"])[0],
+                                       employee_id=employee.id)
+        await session.commit()
+    return {"Authorization": f"Bearer {secret}"}

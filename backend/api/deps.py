@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -32,6 +33,7 @@ def get_db(request: Request) -> Database:
 async def get_actor(
     db: Annotated[Database, Depends(get_db)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    accept_language: Annotated[str | None, Header()] = None,
 ) -> Actor:
     if credentials is None:
         raise Unauthorized("auth.missing")
@@ -39,6 +41,8 @@ async def get_actor(
         actor = await actor_for_token(session, credentials.credentials)
     if actor is None:
         raise Unauthorized("auth.invalid")
+    if accept_language:  # the caller's explicit wish beats the employee's saved language
+        actor = replace(actor, language=pick_language(accept_language))
     return actor
 
 
@@ -48,10 +52,6 @@ async def get_admin(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     if not actor.is_admin:
         raise Forbidden("forbidden.admin_only")
     return actor
-
-
-def get_language(accept_language: Annotated[str | None, Header()] = None) -> str:
-    return pick_language(accept_language)
 
 
 class Core:

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "column.invoice_number": "Invoice number",
     "column.initiator": "Initiator",
     "column.paid_on": "Paid on",
+    "attachment.kind": "{field_name}: the file kind is one of: {allowed}.",
+    "attachment.empty": "The file is empty.",
+    "attachment.too_large": "The file is over {max_mb} MB — compress it or send a link.",
+    "attachment.type": "This kind of file is not accepted — use {allowed}.",
+    "attachment.accounting_only": "Payment orders and closing documents are attached by accounting.",
+    "attachment.not_found": "File {id} not found.",
+    "field.file": "File",
+    "field.kind": "File kind",
 }

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "column.invoice_number": "Номер счёта",
     "column.initiator": "Инициатор",
     "column.paid_on": "Дата оплаты",
+    "attachment.kind": "{field_name}: вид файла — один из: {allowed}.",
+    "attachment.empty": "Файл пустой.",
+    "attachment.too_large": "Файл больше {max_mb} МБ — сожмите его или пришлите ссылкой.",
+    "attachment.type": "Такой файл не принимаем — подойдут {allowed}.",
+    "attachment.accounting_only": "Платёжные поручения и закрывающие документы прикладывает бухгалтерия.",
+    "attachment.not_found": "Файл № {id} не найден.",
+    "field.file": "Файл",
+    "field.kind": "Вид файла",
 }

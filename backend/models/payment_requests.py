@@ -44,6 +44,8 @@ class PaymentRequest(Base):
     subject: Mapped[str] = mapped_column(String(500))  # what we pay for
     counterparty_id: Mapped[int | None] = mapped_column(ForeignKey("counterparties.id"), nullable=True)
     contractor_name: Mapped[str] = mapped_column(String(300))
+    # Lower-cased in Python: SQLite's lower() folds only ASCII, so Cyrillic names need this.
+    contractor_name_lc: Mapped[str] = mapped_column(String(300), default="")
     contractor_inn: Mapped[str] = mapped_column(String(12))
     contractor_kpp: Mapped[str] = mapped_column(String(9), default="")
     bank_name: Mapped[str] = mapped_column(String(300), default="")

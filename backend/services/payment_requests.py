@@ -75,7 +75,7 @@ async def create_request(session: AsyncSession, actor: Actor, fields: PaymentReq
         number=await next_request_number(session, legal_entity, utcnow().astimezone(ZoneInfo(actor.timezone)).year),
         initiator_id=initiator.id, status=Status.DRAFT.value, **values,
     )
-    request.search_text = search_text(request)
+    refresh_search_fields(request)
     session.add(request)
     await session.flush()
     await transition(session, request, Action.CREATE, actor)
@@ -100,7 +100,7 @@ async def update_request(session: AsyncSession, actor: Actor, request_id: int, f
         raise InvalidInput("request.not_editable", status=request.status)
     for key, (_, new) in changes.items():
         setattr(request, key, new)
-    request.search_text = search_text(request)
+    refresh_search_fields(request)
     return await transition(session, request, Action.UPDATE, actor, expected_version=expected_version,
                             data={"changes": changes})
 
@@ -129,6 +129,11 @@ async def history(session: AsyncSession, actor: Actor, request_id: int) -> list[
         select(HistoryEvent).where(HistoryEvent.request_id == request_id).order_by(HistoryEvent.id)
     )
     return list(rows)
+
+
+def refresh_search_fields(request: PaymentRequest) -> None:
+    request.search_text = search_text(request)
+    request.contractor_name_lc = request.contractor_name.lower()
 
 
 def search_text(request: PaymentRequest) -> str:

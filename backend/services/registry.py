@@ -104,7 +104,7 @@ async def filters(session: AsyncSession, actor: Actor, query: RegistryQuery) -> 
         if value is not None:
             clauses.append(getattr(pr, name) == value)
     if query.contractor:
-        clauses.append(_contractor_clause(query.contractor.strip()))
+        clauses.extend(_contractor_clauses(session, query.contractor.strip()))
     low_amount = parse_amount(query.amount_min, field="amount_min") if query.amount_min is not None else None
     high_amount = parse_amount(query.amount_max, field="amount_max") if query.amount_max is not None else None
     if low_amount is not None and high_amount is not None and low_amount > high_amount:
@@ -120,14 +120,18 @@ async def filters(session: AsyncSession, actor: Actor, query: RegistryQuery) -> 
     return clauses
 
 
-def _contractor_clause(value: str) -> ColumnElement[bool]:
+def _contractor_clauses(session: AsyncSession, value: str) -> list[ColumnElement[bool]]:
     digits = re.sub(r"[\s\-]", "", value)
     if digits.isdigit():
         if len(digits) in (10, 12):
-            return PaymentRequest.contractor_inn == digits
+            return [PaymentRequest.contractor_inn == digits]
         # An INN prefix as a range, so the (contractor_inn, id) index serves it on both databases.
-        return and_(PaymentRequest.contractor_inn >= digits, PaymentRequest.contractor_inn < digits + ":")
-    return func.lower(PaymentRequest.contractor_name).contains(value.lower(), autoescape=True)
+        return [and_(PaymentRequest.contractor_inn >= digits, PaymentRequest.contractor_inn < digits + ":")]
+    # The full-text index narrows to requests with these words; the substring test keeps
+    # only those where the words are in the contractor's name.
+    name = PaymentRequest.contractor_name_lc.contains(value.lower(), autoescape=True)
+    narrowed = _text_clause(session, value)
+    return [name] if narrowed is None else [narrowed, name]
 
 
 WORD = re.compile(r"\w+", re.UNICODE)

@@ -224,6 +224,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=500), nullable=False),
     sa.Column('counterparty_id', ID, nullable=True),
     sa.Column('contractor_name', sa.String(length=300), nullable=False),
+    sa.Column('contractor_name_lc', sa.String(length=300), nullable=False),
     sa.Column('contractor_inn', sa.String(length=12), nullable=False),
     sa.Column('contractor_kpp', sa.String(length=9), nullable=False),
     sa.Column('bank_name', sa.String(length=300), nullable=False),
