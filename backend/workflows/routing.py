@@ -149,7 +149,11 @@ class Directory:
             manager = await self.employee(employee.manager_id)
             if manager is not None and manager.active:
                 return manager
-        return await self.active_head(await self.department(employee.department_id), skip=employee.id)
+        department = await self.department(employee.department_id)
+        if department is not None and department.head_id == employee.id:
+            # A head's manager is the head above, not their own deputy.
+            department = await self.department(department.parent_id)
+        return await self.active_head(department, skip=employee.id)
 
     async def with_role(self, role: str) -> list[Employee]:
         # Roles are a short JSON list; filtering in Python keeps the query portable.
