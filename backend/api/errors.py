@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.errors import DomainError
 from backend.i18n import pick_language, translate
+
+log = logging.getLogger(__name__)
 
 STATUS = {"invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409, "unauthorized": 401}
 
@@ -48,6 +52,12 @@ def install(app: FastAPI) -> None:
         body = {"code": "validation_failed", "message": translate("validation_failed", lang, count=len(errors)),
                 "errors": errors}
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        lang = pick_language(request.headers.get("accept-language"))
+        return JSONResponse({"code": "internal_error", "message": translate("internal_error", lang)}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

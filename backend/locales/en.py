@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "attachment.not_found": "File {id} not found.",
     "field.file": "File",
     "field.kind": "File kind",
+    "internal_error": "Internal error — it is in the service log. Please try again later.",
 }

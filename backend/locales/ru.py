@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "attachment.not_found": "Файл № {id} не найден.",
     "field.file": "Файл",
     "field.kind": "Вид файла",
+    "internal_error": "Внутренняя ошибка сервиса — мы уже видим её в журнале. Попробуйте ещё раз позже.",
 }

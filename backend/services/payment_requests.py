@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
@@ -275,13 +276,20 @@ async def find_counterparty(session: AsyncSession, inn: str, kpp: str = "") -> C
 
 
 async def remember_counterparty(session: AsyncSession, values: dict[str, Any]) -> Counterparty:
+    """Keep a new contractor once per INN + KPP, even when two people add it at the same moment."""
     counterparty = Counterparty(
         name=values["contractor_name"], inn=values["contractor_inn"], kpp=values["contractor_kpp"],
         bik=values["bik"], account=values["account"], corr_account=values["corr_account"],
         bank_name=values.get("bank_name", ""),
     )
-    session.add(counterparty)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(counterparty)
+    except IntegrityError:
+        existing = await find_counterparty(session, values["contractor_inn"], values["contractor_kpp"])
+        if existing is None:
+            raise
+        return existing
     return counterparty
 
 
