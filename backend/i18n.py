@@ -30,8 +30,20 @@ def translate(code: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
         return code
     field = params.get("field")
     if field is not None:
-        params["field_name"] = catalogue.get(f"field.{field}", field)
+        params["field_name"] = field_name(field, catalogue)
     try:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+def field_name(field: str, catalogue: dict[str, str]) -> str:
+    """The human name of a field; for a path like stages.1.approvers.kind, its last named part
+    with the path kept in brackets so a form can still find the place."""
+    if f"field.{field}" in catalogue:
+        return catalogue[f"field.{field}"]
+    parts = [p for p in field.split(".") if not p.isdigit()]
+    for part in reversed(parts):
+        if f"field.{part}" in catalogue:
+            return f"{catalogue[f'field.{part}']} ({field})"
+    return field

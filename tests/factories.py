@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,11 @@ from backend.workflows.actors import Actor
 
 SBER_BIK = "044525225"
 SBER_CORR = "30101810400000000225"
+
+
+def today() -> date:
+    """Today where the test company lives (Europe/Moscow), which is not the UTC date after 21:00."""
+    return datetime.now(ZoneInfo("Europe/Moscow")).date()
 
 
 def inn(n: int) -> str:
@@ -103,7 +109,7 @@ def request_fields(company: Company, **overrides: Any) -> PaymentRequestFields:
         request_type_id=company.types["supplier"].id, legal_entity_id=company.legal_entity.id,
         subject="Бумага для офиса", contractor_name="ООО «Поставщик»", contractor_inn=inn(500),
         contractor_kpp="770201001", bik=SBER_BIK, account=account(7), corr_account=SBER_CORR,
-        amount="15000.00", currency="RUB", pay_by=date.today() + timedelta(days=5),
+        amount="15000.00", currency="RUB", pay_by=today() + timedelta(days=5),
         purpose="Оплата по счёту № 15 от 01.11.2026, в т.ч. НДС", invoice_number="15",
     )
     values.update(overrides)

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.errors import DomainError
@@ -52,6 +53,14 @@ def install(app: FastAPI) -> None:
         body = {"code": "validation_failed", "message": translate("validation_failed", lang, count=len(errors)),
                 "errors": errors}
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique key raced past the service's own checks; the caller can look and retry.
+        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+        lang = pick_language(request.headers.get("accept-language"))
+        return JSONResponse({"code": "conflict.integrity", "message": translate("conflict.integrity", lang)},
+                            status_code=409)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

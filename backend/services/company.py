@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select, text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -135,6 +135,19 @@ async def _active_employee(session: AsyncSession, employee_id: int, field: str) 
     return employee
 
 
+# Keys of transaction-scoped PostgreSQL advisory locks: "VIZADEPT", "VIZAMGRS".
+TREE_LOCK = 0x56495A4144455054
+MANAGERS_LOCK = 0x56495A414D475253
+
+
+async def lock_hierarchy(session: AsyncSession, key: int) -> None:
+    """Serialise changes of a hierarchy on PostgreSQL, so two concurrent moves cannot build on
+    each other's stale paths (or make a cycle together). SQLite has one writer at a time and
+    serves one process, which leaves only a tiny window there."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _today(actor: Actor | None) -> date:
     zone = ZoneInfo(actor.timezone if actor else DEFAULT_TIMEZONE)
     return utcnow().astimezone(zone).date()
@@ -182,8 +195,15 @@ def _short_code(value: str) -> str:
     return code
 
 
-async def create_legal_entity(session: AsyncSession, fields: LegalEntityFields) -> LegalEntity:
+def _given(fields: LegalEntityFields) -> dict[str, Any]:
     given = fields.model_dump(exclude_unset=True)
+    if "bank_accounts" in given:
+        given["bank_accounts"] = fields.bank_accounts  # the models, with their defaults
+    return given
+
+
+async def create_legal_entity(session: AsyncSession, fields: LegalEntityFields) -> LegalEntity:
+    given = _given(fields)
     entity = LegalEntity(regions=[], active=True, tax_regime="osn", kpp="")
     await _apply_legal_entity(session, entity, given, creating=True)
     session.add(entity)
@@ -193,7 +213,7 @@ async def create_legal_entity(session: AsyncSession, fields: LegalEntityFields) 
 
 async def update_legal_entity(session: AsyncSession, entity_id: int, fields: LegalEntityFields) -> LegalEntity:
     entity = await get_legal_entity(session, entity_id)
-    await _apply_legal_entity(session, entity, fields.model_dump(exclude_unset=True), creating=False)
+    await _apply_legal_entity(session, entity, _given(fields), creating=False)
     await flush_unique(session)
     return entity
 
@@ -340,6 +360,8 @@ class DepartmentFields(BaseModel):
 
 async def create_department(session: AsyncSession, fields: DepartmentFields) -> Department:
     given = fields.model_dump(exclude_unset=True)
+    if given.get("parent_id") is not None:
+        await lock_hierarchy(session, TREE_LOCK)
     department = Department()
     parent = await _apply_department(session, department, given, creating=True)
     session.add(department)
@@ -350,8 +372,10 @@ async def create_department(session: AsyncSession, fields: DepartmentFields) -> 
 
 
 async def update_department(session: AsyncSession, department_id: int, fields: DepartmentFields) -> Department:
-    department = await get_department(session, department_id)
     given = fields.model_dump(exclude_unset=True)
+    if "parent_id" in given:
+        await lock_hierarchy(session, TREE_LOCK)  # before reading any path
+    department = await get_department(session, department_id)
     moving = "parent_id" in given and given["parent_id"] != department.parent_id
     parent = await _apply_department(session, department, given, creating=False)
     if moving:
@@ -501,8 +525,11 @@ async def create_employee(session: AsyncSession, fields: EmployeeFields) -> Empl
 
 
 async def update_employee(session: AsyncSession, employee_id: int, fields: EmployeeFields) -> Employee:
+    given = fields.model_dump(exclude_unset=True)
+    if given.get("manager_id") is not None:
+        await lock_hierarchy(session, MANAGERS_LOCK)  # before walking the chain
     employee = await get_employee(session, employee_id)
-    await _apply_employee(session, employee, fields.model_dump(exclude_unset=True), creating=False)
+    await _apply_employee(session, employee, given, creating=False)
     await flush_unique(session)
     return employee
 
@@ -552,6 +579,12 @@ async def _apply_employee(session: AsyncSession, employee: Employee, given: dict
                 errors.add(error)
         values["manager_id"] = manager_id
     errors.raise_if_any()
+    if values.get("active") is False and employee.active and employee.id is not None:
+        # Nobody's approvals should go to someone who has left.
+        open_ones = await session.scalars(select(Delegation).where(
+            Delegation.deputy_id == employee.id, Delegation.cancelled_at.is_(None)))
+        for delegation in open_ones:
+            delegation.cancelled_at = utcnow()
     for key, value in values.items():
         setattr(employee, key, value)
 
@@ -914,7 +947,7 @@ async def list_delegations(session: AsyncSession, actor: Actor, *, employee_id: 
     if not include_cancelled:
         query = query.where(Delegation.cancelled_at.is_(None))
     if not include_past:
-        query = query.where(and_(Delegation.ends_on >= _today(actor)))
+        query = query.where(Delegation.ends_on >= _today(actor))
     return list(await session.scalars(query))
 
 

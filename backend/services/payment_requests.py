@@ -8,14 +8,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
 from backend.errors import DomainError, InvalidInput, NotFound, ValidationFailed
 from backend.models import (
     Counterparty, Department, Employee, ExpenseItem, HistoryEvent, LegalEntity, PaymentRequest, RequestType,
@@ -73,7 +71,7 @@ async def create_request(session: AsyncSession, actor: Actor, fields: PaymentReq
     values = await _clean(session, actor, given, current=None)
     legal_entity = await session.get(LegalEntity, values["legal_entity_id"])
     request = PaymentRequest(
-        number=await next_request_number(session, legal_entity, utcnow().astimezone(ZoneInfo(actor.timezone)).year),
+        number=await next_request_number(session, legal_entity, actor.today().year),
         initiator_id=initiator.id, status=Status.DRAFT.value, **values,
     )
     refresh_search_fields(request)
@@ -184,7 +182,7 @@ async def _clean(session: AsyncSession, actor: Actor, given: dict[str, Any],
     if "currency" in given:
         attempt("currency", lambda: check_currency(given["currency"]))
     if "pay_by" in given:
-        today = utcnow().astimezone(ZoneInfo(actor.timezone)).date()
+        today = actor.today()
         if given["pay_by"] < today:
             errors.append(InvalidInput("pay_by.past", field="pay_by"))
         elif (given["pay_by"] - today).days > 366:
@@ -194,7 +192,7 @@ async def _clean(session: AsyncSession, actor: Actor, given: dict[str, Any],
     for key in ("invoice_date", "is_prepayment", "bitrix24_deal_id"):
         if key in given:
             values[key] = given[key]
-    if values.get("invoice_date") and values["invoice_date"] > utcnow().date():
+    if values.get("invoice_date") and values["invoice_date"] > actor.today():
         errors.append(InvalidInput("invoice_date.future", field="invoice_date"))
     await _check_references(session, given, values, errors)
     if any(k in given for k in ("contractor_inn", "contractor_kpp", "bik", "account", "corr_account")):
@@ -299,7 +297,7 @@ async def _check_submittable(session: AsyncSession, actor: Actor, request: Payme
     for key in ("subject", "purpose", "contractor_inn", "contractor_name", "bik", "account"):
         if not getattr(request, key):
             errors.append(InvalidInput("field.required", field=key))
-    today = utcnow().astimezone(ZoneInfo(actor.timezone)).date()
+    today = actor.today()
     if request.pay_by < today:
         errors.append(InvalidInput("pay_by.past", field="pay_by"))
     if errors:

@@ -13,13 +13,11 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Integer, Select, and_, column, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
 from backend.errors import InvalidInput
 from backend.models import PaymentRequest
 from backend.money import check_currency, parse_amount
@@ -86,7 +84,7 @@ async def filters(session: AsyncSession, actor: Actor, query: RegistryQuery) -> 
     if query.status:
         clauses.append(pr.status.in_([s.value for s in query.status]))
     if query.pay_by:
-        today = utcnow().astimezone(ZoneInfo(actor.timezone)).date()
+        today = actor.today()
         low, high = period_bounds(query.pay_by, today)
         if low:
             clauses.append(pr.pay_by >= low)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound, ValidationFailed
-from backend.models import Employee, RequestType, RouteStage
+from backend.models import ROLES, Department, Employee, RequestType, RouteStage
 from backend.workflows.routing import MODES, validate_conditions, validate_rule
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "defaults" / "request_types.yaml"
@@ -41,7 +41,7 @@ class RequestTypeIn(BaseModel):
 async def check_stages(session: AsyncSession, stages: list[StageIn]) -> None:
     """Every stage well-formed, every named person real — all errors at once."""
     errors: list[DomainError] = []
-    for index, stage in enumerate(stages, start=1):
+    for index, stage in enumerate(stages):  # 0-based, as pydantic names list items
         for check in (lambda: validate_rule(stage.approvers), lambda: validate_conditions(stage.conditions)):
             try:
                 check()
@@ -50,7 +50,15 @@ async def check_stages(session: AsyncSession, stages: list[StageIn]) -> None:
                 errors.append(error)
         if stage.mode not in MODES:
             errors.append(InvalidInput("route.mode", field=f"stages.{index}.mode", allowed=", ".join(MODES)))
-        if stage.approvers.get("kind") == "people":
+        kind = stage.approvers.get("kind")
+        if kind == "role" and stage.approvers.get("role") and stage.approvers["role"] not in ROLES:
+            errors.append(InvalidInput("token.role", field=f"stages.{index}.approvers.role", allowed=", ".join(ROLES)))
+        if kind == "head_of" and stage.approvers.get("department"):
+            found = await session.scalar(select(Department.id).where(Department.code == stage.approvers["department"]))
+            if found is None:
+                errors.append(InvalidInput("route.unknown_department", field=f"stages.{index}.approvers.department",
+                                           code_value=stage.approvers["department"]))
+        if kind == "people":
             for employee_id in stage.approvers.get("employee_ids") or []:
                 if isinstance(employee_id, int) and await session.get(Employee, employee_id) is None:
                     errors.append(InvalidInput("reference.unknown", field=f"stages.{index}.approvers.employee_ids",

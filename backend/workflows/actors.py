@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -12,6 +14,10 @@ class Actor:
     label: str = ""
     language: str = "ru"
     timezone: str = "Europe/Moscow"
+
+    def today(self) -> date:
+        """Today in the actor's time zone: "today" for a Moscow accountant starts at 21:00 UTC."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     def has(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +90,7 @@ async def transition(
     now = utcnow()
     step = Step(
         session=session, request=request, actor=actor, transition=found, parties=parties,
-        comment=comment, data=data or {}, now=now, today=now.astimezone(ZoneInfo(actor.timezone)).date(),
+        comment=comment, data=data or {}, now=now, today=actor.today(),
         stage=request.current_stage,
     )
     if not parties & found.parties:
@@ -166,7 +165,7 @@ async def actor_task(session: AsyncSession, actor: Actor, request: PaymentReques
             continue
         if me in (task.approver_id, task.assignee_id):
             return task
-    today = utcnow().astimezone(ZoneInfo(actor.timezone)).date()
+    today = actor.today()
     for task in stage.tasks:
         if pending_only and task.status != "pending":
             continue

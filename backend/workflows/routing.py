@@ -241,7 +241,8 @@ async def active_deputy(session: AsyncSession, employee_id: int, on: date) -> in
     """The deputy standing in for ``employee_id`` on the given day, if any."""
     return await session.scalar(
         select(Delegation.deputy_id)
+        .join(Employee, Employee.id == Delegation.deputy_id)
         .where(Delegation.employee_id == employee_id, Delegation.starts_on <= on,
-               Delegation.ends_on >= on, Delegation.cancelled_at.is_(None))
+               Delegation.ends_on >= on, Delegation.cancelled_at.is_(None), Employee.active.is_(True))
         .order_by(Delegation.id.desc()).limit(1)
     )

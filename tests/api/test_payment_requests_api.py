@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.factories import SBER_BIK, account, auth_headers, inn, setup_company
+from tests.factories import today, SBER_BIK, account, auth_headers, inn, setup_company
 
 
 def body(company, **overrides):
@@ -12,7 +12,7 @@ def body(company, **overrides):
         "request_type_id": company.types["supplier"].id, "legal_entity_id": company.legal_entity.id,
         "subject": "Картриджи для принтера", "contractor_name": "ООО «Тонер»", "contractor_inn": inn(42),
         "contractor_kpp": "770301001", "bik": SBER_BIK, "account": account(3), "amount": "9990.50",
-        "pay_by": (date.today() + timedelta(days=3)).isoformat(), "purpose": "Оплата по счёту № 7, НДС 20%",
+        "pay_by": (today() + timedelta(days=3)).isoformat(), "purpose": "Оплата по счёту № 7, НДС 20%",
         "invoice_number": "7",
     }
     data.update(overrides)
@@ -27,7 +27,7 @@ class TestCreate:
         assert response.status_code == 201, response.text
         created = response.json()
         assert created["status"] == "draft"
-        assert created["number"].startswith(f"РМ-{date.today().year % 100:02d}-")
+        assert created["number"].startswith(f"РМ-{today().year % 100:02d}-")
         assert created["amount"] == "9990.50" and created["amount_minor"] == 999050
         assert "submit" in created["available_actions"]
 

@@ -10,12 +10,12 @@ import openpyxl
 from backend.services import payment_requests as service
 from backend.services.transactions import in_transaction
 from backend.workflows.lifecycle import Action
-from tests.factories import auth_headers, inn, new_request, setup_company
+from tests.factories import today, auth_headers, inn, new_request, setup_company
 
 
 async def seed(db, company):
     """Five requests with distinct contractors, amounts, dates, words and statuses."""
-    today = date.today()
+    now = today()
     specs = [
         ("manager", "Бумага офисная", inn(11), "ООО «Бумажник»", "1000.00", 0, "approve"),
         ("manager", "Ремонт кондиционера", inn(12), "ООО «Холод»", "25000.00", 2, "submit"),
@@ -26,7 +26,7 @@ async def seed(db, company):
     ids = []
     for who, subject, contractor_inn, name, amount, days, stage in specs:
         rid = await new_request(db, company, who=who, subject=subject, contractor_inn=contractor_inn,
-                                contractor_name=name, amount=amount, pay_by=today + timedelta(days=days),
+                                contractor_name=name, amount=amount, pay_by=now + timedelta(days=days),
                                 invoice_number=str(len(ids) + 1))
         if stage:
             await _drive(db, company, who, rid, stage)

@@ -14,7 +14,7 @@ from backend.services import payment_requests as service
 from backend.services.request_types import RequestTypeIn, create_request_type
 from backend.services.transactions import in_transaction
 from backend.workflows.lifecycle import Action
-from tests.factories import account, new_request, request_fields, setup_company
+from tests.factories import today, account, new_request, request_fields, setup_company
 
 
 async def act(db, company, who, request_id, action, **kw):
@@ -95,7 +95,7 @@ class TestSubmit:
         rid = await new_request(db, company)
         async with db.session() as session:
             request = await session.get(PaymentRequest, rid)
-            request.pay_by = date.today() - timedelta(days=2)
+            request.pay_by = today() - timedelta(days=2)
             await session.commit()
         with pytest.raises(ValidationFailed) as error:
             await act(db, company, "manager", rid, Action.SUBMIT)
@@ -244,7 +244,7 @@ class TestDelegationAndAddedApprovers:
         company = await setup_company(db)
         async with db.session() as session:
             session.add(Delegation(employee_id=company.people["north_head"].id, deputy_id=company.people["deputy"].id,
-                                   starts_on=date.today() - timedelta(days=1), ends_on=date.today() + timedelta(days=7)))
+                                   starts_on=today() - timedelta(days=1), ends_on=today() + timedelta(days=7)))
             await session.commit()
         rid = await new_request(db, company)
         await act(db, company, "manager", rid, Action.SUBMIT)
@@ -265,12 +265,12 @@ class TestDelegationAndAddedApprovers:
 class TestPolicies:
     async def test_budget_block_names_the_numbers(self, db):
         company = await setup_company(db)
-        month = date.today().replace(day=1)
+        month = today().replace(day=1)
         async with db.session() as session:
             session.add(Budget(department_id=company.departments["north"].id, month=month, amount=1_000_000,
                                on_exceed="block"))
             await session.commit()
-        rid = await new_request(db, company, pay_by=max(date.today(), month))
+        rid = await new_request(db, company, pay_by=max(today(), month))
         with pytest.raises(InvalidInput) as error:
             await act(db, company, "manager", rid, Action.SUBMIT)
         assert error.value.code == "policy.budget_blocked"
@@ -280,9 +280,9 @@ class TestPolicies:
         company = await setup_company(db)
         async with db.session() as session:
             session.add(Budget(department_id=company.departments["north"].id,
-                               month=date.today().replace(day=1), amount=1_000_000, on_exceed="route"))
+                               month=today().replace(day=1), amount=1_000_000, on_exceed="route"))
             await session.commit()
-        rid = await new_request(db, company, pay_by=date.today())
+        rid = await new_request(db, company, pay_by=today())
         outcome = await act(db, company, "manager", rid, Action.SUBMIT)
         assert outcome.event.details["route"][-1]["approvers"] == [company.people["director"].id]
         assert "over_budget" in outcome.event.details["flags"]
@@ -310,9 +310,9 @@ class TestPaymentAndCancel:
         with pytest.raises(Forbidden):
             await act(db, company, "manager", rid, Action.MARK_PAID)
         with pytest.raises(InvalidInput):
-            await act(db, company, "accountant", rid, Action.MARK_PAID, paid_on=date.today() + timedelta(days=3))
+            await act(db, company, "accountant", rid, Action.MARK_PAID, paid_on=today() + timedelta(days=3))
         paid = await act(db, company, "accountant", rid, Action.MARK_PAID)
-        assert paid.request.status == "paid" and paid.request.paid_on == date.today()
+        assert paid.request.status == "paid" and paid.request.paid_on == today()
         assert (company.people["manager"].id, "paid") in await notices(db, rid)
         assert (await act(db, company, "accountant", rid, Action.CLOSE)).request.status == "closed"
         with pytest.raises(Conflict):
