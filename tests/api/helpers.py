@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from backend.db import Database
 from backend.models import Employee
-from backend.requisites import make_valid_account, make_valid_inn10, make_valid_inn12
+from backend.requisites import make_valid_inn12
 from backend.services.tokens import create_token
+from tests.factories import SBER_BIK, SBER_CORR, account, inn, today  # noqa: F401  (re-exported)
 
-SBER_BIK = "044525225"
-SBER_CORR = "30101810400000000225"
-
-
-def moscow_today() -> date:
-    """Today where the test employees live (the default time zone), not where the tests run."""
-    return datetime.now(ZoneInfo("Europe/Moscow")).date()
-
-
-def inn10(n: int) -> str:
-    return make_valid_inn10(f"77{n:07d}")
+moscow_today = today  # the name the company tests use
+inn10 = inn
 
 
 def inn12(n: int) -> str:
@@ -33,10 +23,6 @@ def inn12(n: int) -> str:
 def bad_inn10(n: int) -> str:
     good = inn10(n)
     return good[:-1] + str((int(good[-1]) + 1) % 10)
-
-
-def account(n: int) -> str:
-    return make_valid_account(SBER_BIK, "40702810", serial=n)
 
 
 async def _token(db: Database, *, role: str, employee_id: int | None = None, name: str = "test") -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from tests.factories import today, SBER_BIK, account, auth_headers, inn, setup_company
 
