@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     default_timezone: str = "Europe/Moscow"
     default_language: Literal["ru", "en"] = "ru"
 
+    # Yearly USN income limits in kopecks (indexed each year by a deflator; FACTS §9).
+    # A legal entity may set its own lower limit (LegalEntity.usn_income_limit).
+    usn_income_limits: dict[int, int] = {2025: 450_000_000_00, 2026: 490_500_000_00}
+
     max_upload_mb: int = Field(default=20, ge=1, le=200)
     load_default_routes: bool = True
 
@@ -70,6 +74,13 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    def usn_income_limit(self, year: int, override: int | None = None) -> int | None:
+        """The USN income limit for a year (the latest known year's when not yet published)."""
+        if override is not None:
+            return override
+        known = [y for y in self.usn_income_limits if y <= year]
+        return self.usn_income_limits[max(known)] if known else None
 
     @property
     def tz(self) -> ZoneInfo:
