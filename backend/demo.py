@@ -6,7 +6,7 @@ requests have real routes and real history. Loading it twice changes nothing.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -61,7 +61,7 @@ async def _build(session: AsyncSession, settings: Settings) -> str:
 
     actors = {key: await actor_for_employee(session, e.id) for key, e in people.items()}
     types = {t.code: t for t in await session.scalars(select(RequestType))}
-    today = date.today()
+    today = datetime.now(settings.tz).date()  # the company's calendar, not the server's
 
     async def new(who: str, supplier: int, amount: str, kind: str = "supplier", entity: LegalEntity = main_entity,
                   days: int = 5, **extra: Any) -> int:
