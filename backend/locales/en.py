@@ -148,7 +148,7 @@ MESSAGES: dict[str, str] = {
     "field.file": "File",
     "field.kind": "File kind",
     "internal_error": "Internal error — it is in the service log. Please try again later.",
-    # Company model and counterparties (backend/services/company.py, counterparties.py)
+    # Company model and counterparties (backend/services/company/, counterparties.py)
     "field.short_code": "Short code",
     "field.tax_regime": "Tax regime",
     "field.usn_income_limit": "USN income limit",

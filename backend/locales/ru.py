@@ -148,7 +148,7 @@ MESSAGES: dict[str, str] = {
     "field.file": "Файл",
     "field.kind": "Вид файла",
     "internal_error": "Внутренняя ошибка сервиса — мы уже видим её в журнале. Попробуйте ещё раз позже.",
-    # Company model and counterparties (backend/services/company.py, counterparties.py)
+    # Company model and counterparties (backend/services/company/, counterparties.py)
     "field.short_code": "Краткий код",
     "field.tax_regime": "Система налогообложения",
     "field.usn_income_limit": "Лимит доходов по УСН",

@@ -455,7 +455,10 @@ class TestDelegations:
         assert longer.json()["ends_on"] == str(today + timedelta(days=7))
 
 
-SOURCES = ["backend/services/company.py", "backend/services/counterparties.py", "backend/api/routes/company.py",
+COMPANY_MODULES = ("common", "legal_entities", "departments", "employees", "expense_items", "budgets",
+                   "delegations")
+SOURCES = [*(f"backend/services/company/{name}.py" for name in COMPANY_MODULES),
+           "backend/services/counterparties.py", "backend/api/routes/company.py",
            "backend/api/routes/counterparties.py", "backend/api/routes/request_types.py",
            "backend/api/routes/tokens.py"]
 
