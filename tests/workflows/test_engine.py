@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, ValidationFailed
-from backend.models import ApprovalTask, Budget, Delegation, HistoryEvent, OutboxMessage, PaymentRequest
+from backend.models import (
+    ApprovalTask, Budget, Delegation, HistoryEvent, OutboxMessage, PaymentRequest, RequestType,
+)
 from backend.services import payment_requests as service
 from backend.services.request_types import RequestTypeIn, create_request_type
 from backend.services.transactions import in_transaction
@@ -65,8 +67,6 @@ class TestSubmit:
                 code="legal", name_ru="Юр", name_en="Legal",
                 stages=[{"name": "Юрист", "approvers": {"kind": "role", "role": "lawyer"}}]))
             await session.commit()
-            type_id = (await session.execute(select(func.max(PaymentRequest.id)))).scalar()
-        from backend.models import RequestType
         async with db.session() as session:
             legal = await session.scalar(select(RequestType).where(RequestType.code == "legal"))
         rid = await new_request(db, company, request_type_id=legal.id)
@@ -344,7 +344,7 @@ class TestAtomicity:
 
     async def test_history_rows_cannot_be_changed_in_the_database(self, db):
         company = await setup_company(db)
-        rid = await new_request(db, company)
+        await new_request(db, company)
         from sqlalchemy import text
         with pytest.raises(Exception, match="append-only"):
             async with db.engine.begin() as connection:
