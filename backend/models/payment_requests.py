@@ -16,8 +16,9 @@ class PaymentRequest(Base):
     __table_args__ = (
         Index("ix_pr_status_pay_by", "status", "pay_by", "id"),
         Index("ix_pr_pay_by", "pay_by", "id"),
-        Index("ix_pr_created", "created_at", "id"),
         Index("ix_pr_inn", "contractor_inn", "id"),
+        # The changed-bank-details check at submit: this contractor's last payment.
+        Index("ix_pr_inn_kpp_paid", "contractor_inn", "contractor_kpp", "paid_at", "id"),
         Index("ix_pr_initiator", "initiator_id", "id"),
         Index("ix_pr_department", "department_id", "id"),
         Index("ix_pr_legal_entity", "legal_entity_id", "status", "id"),
@@ -112,9 +113,11 @@ class ApprovalTask(Base):
 
     __tablename__ = "approval_tasks"
     __table_args__ = (
-        Index("ix_tasks_assignee", "assignee_id", "status"),
-        Index("ix_tasks_approver", "approver_id", "request_id"),
+        # Covering indexes for "what was I asked about" (visibility) and the inbox.
+        Index("ix_tasks_assignee", "assignee_id", "status", "request_id"),
+        Index("ix_tasks_approver", "approver_id", "status", "request_id"),
         Index("ix_tasks_request", "request_id"),
+        Index("ix_tasks_stage", "stage_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

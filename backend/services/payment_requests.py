@@ -138,7 +138,8 @@ def refresh_search_fields(request: PaymentRequest) -> None:
 def search_text(request: PaymentRequest) -> str:
     parts = (request.number, request.subject, request.purpose, request.contractor_name,
              request.contractor_inn, request.invoice_number)
-    return " ".join(p for p in parts if p).lower()
+    # Hyphens become spaces: PostgreSQL's parser reads "МГ-26-00042" as a word and two negative numbers.
+    return " ".join(p for p in parts if p).lower().replace("-", " ")
 
 
 # --- validation -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import base64
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -26,7 +26,8 @@ from backend.workflows.lifecycle import Status
 from backend.workflows.visibility import visible_filter
 
 SORTS = {
-    "created": PaymentRequest.created_at, "pay_by": PaymentRequest.pay_by,
+    # Ids are issued in creation order, and the primary key is the cheapest order there is.
+    "created": PaymentRequest.id, "pay_by": PaymentRequest.pay_by,
     "amount": PaymentRequest.amount, "number": PaymentRequest.number,
 }
 SortKey = Literal["created", "-created", "pay_by", "-pay_by", "amount", "-amount", "number", "-number"]
@@ -53,7 +54,8 @@ class RegistryQuery(BaseModel):
     amount_max: Decimal | None = None
     currency: str | None = None
     q: str | None = Field(default=None, description="Words to find in number, subject, purpose, contractor")
-    sort: SortKey = "-created"
+    sort: SortKey | None = Field(default=None, description="Newest first by default; by pay-by date "
+                                 "when a pay-by filter is given")
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
 
@@ -135,15 +137,20 @@ def _contractor_clauses(session: AsyncSession, value: str) -> list[ColumnElement
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
+REQUEST_NUMBER = re.compile(r"^\w{1,10}-\d{2}-\d{5}$")
+
+
 def _text_clause(session: AsyncSession, q: str) -> ColumnElement[bool] | None:
-    """Every word must start a word of the request's text (prefix match, case-insensitive)."""
+    """Every word must start a word of the request's text (prefix match, case-insensitive);
+    a whole request number is looked up exactly."""
+    if REQUEST_NUMBER.match(q.strip()):
+        return PaymentRequest.number == q.strip().upper()
     words = [w.lower() for w in WORD.findall(q)][:8]
     if not words:
         return None
     if session.bind.dialect.name == "postgresql":
         tsquery = " & ".join(f"{w}:*" for w in words)
-        return text("to_tsvector('simple', payment_requests.search_text) @@ to_tsquery('simple', :tsq)").bindparams(
-            tsq=tsquery)
+        return text("payment_requests.search_tsv @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsquery)
     match = " ".join(f'"{w}"*' for w in words)
     return PaymentRequest.id.in_(
         text("SELECT rowid FROM payment_requests_fts WHERE payment_requests_fts MATCH :fts").bindparams(fts=match)
@@ -151,13 +158,20 @@ def _text_clause(session: AsyncSession, q: str) -> ColumnElement[bool] | None:
     )
 
 
+def effective_sort(query: RegistryQuery) -> str:
+    if query.sort:
+        return query.sort
+    # Someone asking for "due this week" reads it by date; it is also what the index serves.
+    return "pay_by" if (query.pay_by or query.pay_by_from or query.pay_by_to) else "-created"
+
+
 def _sort(query: RegistryQuery) -> tuple[Any, bool]:
-    descending = query.sort.startswith("-")
-    return SORTS[query.sort.lstrip("-")], descending
+    sort = effective_sort(query)
+    return SORTS[sort.lstrip("-")], sort.startswith("-")
 
 
 def encode_cursor(value: Any, row_id: int) -> str:
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, date):
         value = value.isoformat()
     raw = json.dumps([value, row_id], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -168,11 +182,9 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, row_id = json.loads(raw)
         key = sort.lstrip("-")
-        if key == "created":
-            value = datetime.fromisoformat(value)
-        elif key == "pay_by":
+        if key == "pay_by":
             value = date.fromisoformat(value)
-        elif key == "amount":
+        elif key in ("amount", "created"):
             value = int(value)
         else:
             value = str(value)
@@ -185,7 +197,7 @@ async def select_page(session: AsyncSession, actor: Actor, query: RegistryQuery)
     column, descending = _sort(query)
     statement = select(PaymentRequest).where(*await filters(session, actor, query))
     if query.cursor:
-        value, row_id = decode_cursor(query.cursor, query.sort)
+        value, row_id = decode_cursor(query.cursor, effective_sort(query))
         key, last = tuple_(column, PaymentRequest.id), tuple_(value, row_id)
         statement = statement.where(key < last if descending else key > last)
     order = (column.desc(), PaymentRequest.id.desc()) if descending else (column.asc(), PaymentRequest.id.asc())

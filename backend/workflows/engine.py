@@ -54,13 +54,15 @@ class Step:
     now: datetime
     today: date
     on_behalf_of: int | None = None
-    stage: int | None = None
+    stage: int | None = None  # the stage the action was about; the current one when unset
     details: dict[str, Any] = field(default_factory=dict)
     notices: list[tuple[int, str]] = field(default_factory=list)  # (employee id, event)
 
-    def notify(self, recipients: list[int] | set[int], event: str) -> None:
+    def notify(self, recipients: list[int] | set[int], event: str, *, include_actor: bool = False) -> None:
+        """Queue a notice per recipient; the actor knows what they just did, unless it is
+        new work for them (an approver of two stages in a row gets the second task)."""
         for recipient in recipients:
-            if recipient != self.actor.employee_id and (recipient, event) not in self.notices:
+            if (include_actor or recipient != self.actor.employee_id) and (recipient, event) not in self.notices:
                 self.notices.append((recipient, event))
 
 
@@ -91,7 +93,6 @@ async def transition(
     step = Step(
         session=session, request=request, actor=actor, transition=found, parties=parties,
         comment=comment, data=data or {}, now=now, today=actor.today(),
-        stage=request.current_stage,
     )
     if not parties & found.parties:
         raise Forbidden(_forbidden_code(found), action=action.value)
@@ -105,7 +106,8 @@ async def transition(
         request_id=request.id, at=now, action=action.value, actor_id=actor.employee_id,
         actor_label=actor.label, on_behalf_of_id=step.on_behalf_of,
         from_status=source.value if source else None, to_status=target.value,
-        stage=step.stage, round=request.round, comment=comment, details=step.details,
+        stage=step.stage if step.stage is not None else request.current_stage,
+        round=request.round, comment=comment, details=step.details,
     )
     session.add(event)
     await session.flush()
@@ -165,6 +167,8 @@ async def actor_task(session: AsyncSession, actor: Actor, request: PaymentReques
             continue
         if me in (task.approver_id, task.assignee_id):
             return task
+    if me == request.initiator_id:
+        return None  # not even as someone's deputy
     today = actor.today()
     for task in stage.tasks:
         if pending_only and task.status != "pending":
@@ -234,10 +238,15 @@ async def _activate(step: Step, stage: RequestStage) -> None:
     for task in stage.tasks:
         if task.status == "waiting":
             task.status = "pending"
-            task.assignee_id = await active_deputy(step.session, task.approver_id, step.today) or task.approver_id
+            task.assignee_id = await _deputy_for(step, task.approver_id) or task.approver_id
     step.request.current_stage = stage.position
-    step.stage = stage.position
-    step.notify([t.assignee_id for t in stage.tasks if t.status == "pending"], "task_assigned")
+    step.notify([t.assignee_id for t in stage.tasks if t.status == "pending"], "task_assigned", include_actor=True)
+
+
+async def _deputy_for(step: Step, approver_id: int) -> int | None:
+    """The approver's deputy today — never the initiator, who may not approve their own request."""
+    deputy = await active_deputy(step.session, approver_id, step.today)
+    return None if deputy == step.request.initiator_id else deputy
 
 
 def _close_stage(step: Step, stage: RequestStage, status: str) -> None:
@@ -282,9 +291,12 @@ async def _update(step: Step) -> Status:
     step.details["changes"] = {k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}
     status = Status(request.status)
     if status in (Status.PENDING, Status.APPROVED) and set(changes) & set(MATERIAL_FIELDS):
-        voided = await _void_round(step, "void")
-        step.details["approvals_voided"] = voided
-        return await _start_round(step)
+        # The corrected request is judged as a new submit would be: budget, duplicates, account.
+        policy = await run_submit_policies(step.session, request)
+        request.flags = policy.flags
+        step.details["flags"] = [f["code"] for f in policy.flags]
+        step.details["approvals_voided"] = await _void_round(step, "void")
+        return await _start_round(step, policy_over_budget=policy.over_budget)
     return status
 
 
@@ -335,14 +347,12 @@ async def _submit(step: Step) -> Status:
     return await _start_round(step, policy_over_budget=policy.over_budget)
 
 
-async def _start_round(step: Step, *, policy_over_budget: bool | None = None) -> Status:
+async def _start_round(step: Step, *, policy_over_budget: bool) -> Status:
     """Resolve the route afresh and open its first stage (a new round of stages)."""
     request = step.request
     session = step.session
     request_type = await session.get(RequestType, request.request_type_id)
     initiator = await session.get(Employee, request.initiator_id)
-    if policy_over_budget is None:
-        policy_over_budget = any(f.get("code") == "over_budget" for f in request.flags or [])
     resolved = await resolve_route(session, list(request_type.stages), request, request_type.code,
                                    initiator, RouteContext(over_budget=policy_over_budget))
     request.round += 1
@@ -383,7 +393,9 @@ async def _approve(step: Step) -> Status:
 async def _reject(step: Step) -> Status:
     task = await _my_pending_task(step)
     _decide(step, task, "rejected")
-    _close_stage(step, await _stage_of(step, task), "rejected")
+    stage = await _stage_of(step, task)
+    step.stage = stage.position
+    _close_stage(step, stage, "rejected")
     await _void_open_stages(step)
     step.request.current_stage = None
     step.notify([step.request.initiator_id], "rejected")
@@ -393,7 +405,9 @@ async def _reject(step: Step) -> Status:
 async def _return(step: Step) -> Status:
     task = await _my_pending_task(step)
     _decide(step, task, "returned")
-    _close_stage(step, await _stage_of(step, task), "returned")
+    stage = await _stage_of(step, task)
+    step.stage = stage.position
+    _close_stage(step, stage, "returned")
     step.notify([step.request.initiator_id], "returned")
     return Status.RETURNED  # current_stage keeps the stage that returned it
 
@@ -417,12 +431,12 @@ async def _add_approver(step: Step) -> Status:
     stage = await active_stage(step.session, step.request)
     if any(t.approver_id == employee.id and t.status in ("pending", "approved") for t in stage.tasks):
         raise Conflict("add_approver.already", field="employee_id", name=employee.full_name)
-    deputy = await active_deputy(step.session, employee.id, step.today)
+    deputy = await _deputy_for(step, employee.id)
     task = ApprovalTask(request_id=step.request.id, approver_id=employee.id, assignee_id=deputy or employee.id,
                         added_by_id=step.actor.employee_id, status="pending")
     stage.tasks.append(task)
     step.details["added_approver_id"] = employee.id
-    step.notify([task.assignee_id], "task_assigned")
+    step.notify([task.assignee_id], "task_assigned", include_actor=True)
     return Status.PENDING
 
 

@@ -72,6 +72,15 @@ class TestFilters:
             "Аренда склада", "Бумага для плоттера"]
         assert ids
 
+    async def test_a_request_number_or_hyphenated_invoice_is_found(self, db, client):
+        company = await setup_company(db)
+        rid = await new_request(db, company, invoice_number="СЧ-00123")
+        await new_request(db, company, invoice_number="77")
+        admin = await auth_headers(db, company, "admin")
+        number = (await client.get(f"/api/v1/payment-requests/{rid}", headers=admin)).json()["number"]
+        for q in (number, number.lower(), "СЧ-00123", "сч 00123"):
+            assert [i["id"] for i in (await listing(client, admin, q=q))["items"]] == [rid], q
+
     async def test_bad_filters_are_named(self, db, client):
         company = await setup_company(db)
         admin = await auth_headers(db, company, "admin")
