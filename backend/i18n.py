@@ -28,6 +28,10 @@ def translate(code: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
     template = catalogue.get(code) or CATALOGUES[DEFAULT_LANGUAGE].get(code)
     if template is None:
         return code
+    for name in ("status", "action"):  # machine values shown by their names in this language
+        value = params.get(name)
+        if isinstance(value, str) and f"{name}.{value}" in catalogue:
+            params[name] = catalogue[f"{name}.{value}"]
     field = params.get("field")
     if field is not None:
         params["field_name"] = field_name(field, catalogue)

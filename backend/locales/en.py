@@ -208,4 +208,7 @@ MESSAGES: dict[str, str] = {
     "counterparty.edit_forbidden": "Only accounting and admins can correct a counterparty's requisites — please ask them.",
     "route.unknown_department": "{field_name}: no department has code '{code_value}'.",
     "conflict.integrity": "Such a record exists already or others refer to it — check the data.",
+    "action.update": "edit", "action.submit": "submit", "action.approve": "approve", "action.reject": "reject",
+    "action.return": "return for rework", "action.comment": "comment", "action.add_approver": "add an approver",
+    "action.mark_paid": "mark paid", "action.close": "close", "action.cancel": "cancel", "action.attach": "attach a file",
 }

@@ -208,4 +208,8 @@ MESSAGES: dict[str, str] = {
     "counterparty.edit_forbidden": "Исправлять реквизиты контрагентов могут бухгалтерия и администраторы — напишите им.",
     "route.unknown_department": "{field_name}: отдела с кодом «{code_value}» нет.",
     "conflict.integrity": "Такая запись уже есть или на неё ссылаются другие — проверьте данные.",
+    "action.update": "изменить", "action.submit": "отправить на согласование", "action.approve": "согласовать",
+    "action.reject": "отказать", "action.return": "вернуть на доработку", "action.comment": "прокомментировать",
+    "action.add_approver": "добавить согласующего", "action.mark_paid": "отметить оплату",
+    "action.close": "закрыть", "action.cancel": "отозвать", "action.attach": "приложить файл",
 }
