@@ -124,7 +124,6 @@ async def row_count(db: Database) -> int:
 def core_fingerprint() -> str:
     """Which core was measured (others edit it meanwhile): a hash of backend/**/*.py."""
     import hashlib
-    from pathlib import Path
 
     root = ROOT.parent / "backend"
     digest = hashlib.sha256()

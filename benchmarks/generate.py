@@ -514,7 +514,7 @@ class RowMaker:
                         row[8], row[10] = "void", t
                         for task in stage_tasks:
                             task[6] = "void"
-                        event("cancel", who, "pending", "cancelled", s.position, rnd)
+                        event("cancel", who, "pending", "cancelled", None, rnd)  # the engine logs the stage after: none
                         current_stage = None
                         continue
                     step(30, 2880)
@@ -725,7 +725,8 @@ async def load_postgresql(url: str, plan: Plan, rows: int, seed: int, batch: int
         for table in BIG_TABLES:
             actual[table] = [r["column_name"] for r in await con.fetch(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 "
-                "ORDER BY ordinal_position", table)]
+                # Generated columns (search_tsv) are computed by the server: never in a COPY.
+                "AND is_generated = 'NEVER' ORDER BY ordinal_position", table)]
         adapter = Adapter(actual, fmt)
         t0 = time.perf_counter()
         for chunk in batches(plan, fmt, rows, seed, batch, counters):

@@ -4,7 +4,7 @@
 # and PostgreSQL. Results (JSON, Markdown tables, query plans, logs) go to benchmarks/results/.
 #
 #   bash benchmarks/run.sh [--rows N] [--db sqlite|postgresql|both] [--runs 50] [--cycles 200] [--regenerate]
-#                          [--experiments]   (also measure the proposed fixes: experiments.py, ~10 min more)
+#                          [--experiments]   (also measure the fixes still proposed: experiments.py, a few min more)
 #
 # PostgreSQL: VIZA_BENCH_PG_SERVER (default postgresql+asyncpg://postgres@127.0.0.1:5433/postgres);
 # the benchmark drops and creates the database VIZA_BENCH_PG_DB (default viza_bench) there.

@@ -137,7 +137,7 @@ def _contractor_clauses(session: AsyncSession, value: str) -> list[ColumnElement
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
-REQUEST_NUMBER = re.compile(r"^\w{1,10}-\d{2}-\d{5}$")
+REQUEST_NUMBER = re.compile(r"^\w{1,10}-\d{2}-\d{5,}$")  # 5 digits, more past 99 999 a year
 
 
 def _text_clause(session: AsyncSession, q: str) -> ColumnElement[bool] | None:
