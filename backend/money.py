@@ -23,12 +23,11 @@ def parse_amount(value: Decimal | str | int, *, field: str = "amount") -> int:
         raise InvalidInput("amount.format", field=field)
     if amount <= 0:
         raise InvalidInput("amount.positive", field=field)
+    if amount * 100 >= MAX_AMOUNT:  # before quantize, which fails on huge exponents
+        raise InvalidInput("amount.too_large", field=field)
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput("amount.precision", field=field)
-    minor = int(amount * 100)
-    if minor >= MAX_AMOUNT:
-        raise InvalidInput("amount.too_large", field=field)
-    return minor
+    return int(amount * 100)
 
 
 def check_currency(value: str, *, field: str = "currency") -> str:

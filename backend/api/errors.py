@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.errors import DomainError
@@ -61,6 +61,18 @@ def install(app: FastAPI) -> None:
         lang = pick_language(request.headers.get("accept-language"))
         return JSONResponse({"code": "conflict.integrity", "message": translate("conflict.integrity", lang)},
                             status_code=409)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(StatementError)
+    async def database_refused(request: Request, exc: Exception) -> JSONResponse:
+        # A number past 64 bits (an id like 10**30) reaches the driver before any row is read.
+        cause = getattr(exc, "orig", None) or exc
+        if isinstance(cause, OverflowError) or "out of int64 range" in str(cause) or "out of range" in str(cause):
+            lang = pick_language(request.headers.get("accept-language"))
+            return JSONResponse({"code": "field.out_of_range",
+                                 "message": translate("field.out_of_range", lang)}, status_code=422)
+        return await unexpected_error(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

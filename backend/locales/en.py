@@ -211,4 +211,5 @@ MESSAGES: dict[str, str] = {
     "action.update": "edit", "action.submit": "submit", "action.approve": "approve", "action.reject": "reject",
     "action.return": "return for rework", "action.comment": "comment", "action.add_approver": "add an approver",
     "action.mark_paid": "mark paid", "action.close": "close", "action.cancel": "cancel", "action.attach": "attach a file",
+    "field.out_of_range": "The number is too large — no record has such an id.",
 }

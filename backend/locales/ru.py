@@ -212,4 +212,5 @@ MESSAGES: dict[str, str] = {
     "action.reject": "отказать", "action.return": "вернуть на доработку", "action.comment": "прокомментировать",
     "action.add_approver": "добавить согласующего", "action.mark_paid": "отметить оплату",
     "action.close": "закрыть", "action.cancel": "отозвать", "action.attach": "приложить файл",
+    "field.out_of_range": "Число слишком большое — таких номеров не бывает.",
 }

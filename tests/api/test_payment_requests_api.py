@@ -65,6 +65,17 @@ class TestCreate:
                                      {"Content-Type": "application/json"})
         assert response.status_code == 422
 
+    async def test_absurd_numbers_are_422_not_500(self, db, client):
+        company = await setup_company(db)
+        headers = await auth_headers(db, company, "manager")
+        response = await client.post("/api/v1/payment-requests", json=body(company, amount=7.1e99), headers=headers)
+        assert response.status_code == 422 and response.json()["errors"][0]["code"] == "amount.too_large"
+        response = await client.get(f"/api/v1/payment-requests/{10**30}", headers=headers)
+        assert response.status_code == 422 and response.json()["code"] == "field.out_of_range"
+        response = await client.post("/api/v1/payment-requests", json=body(company, legal_entity_id=10**25),
+                                     headers=headers)
+        assert response.status_code == 422
+
     async def test_known_inn_fills_the_contractor(self, db, client):
         company = await setup_company(db)
         headers = await auth_headers(db, company, "manager")
