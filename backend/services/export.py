@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.i18n import translate
 from backend.models import Department, Employee, LegalEntity, PaymentRequest, RequestType
 from backend.money import to_decimal
-from backend.services.registry import RegistryQuery, filters, iterate_all
+from backend.services.registry import RegistryQuery, iterate_all, select_page
 from backend.workflows.actors import Actor
 
 COLUMNS = (
@@ -82,7 +82,7 @@ def _csv_cell(value: Any) -> str:
 
 
 async def export_xlsx(session: AsyncSession, actor: Actor, query: RegistryQuery) -> bytes:
-    await filters(session, actor, query)  # a bad filter fails here, before a workbook is half written
+    await select_page(session, actor, query)  # bad filters fail here, before a workbook is half written
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(translate("export.sheet", actor.language))
     bold = Font(bold=True)
