@@ -47,7 +47,8 @@ def field_name(field: str, catalogue: dict[str, str]) -> str:
     if f"field.{field}" in catalogue:
         return catalogue[f"field.{field}"]
     parts = [p for p in field.split(".") if not p.isdigit()]
-    for part in reversed(parts):
-        if f"field.{part}" in catalogue:
-            return f"{catalogue[f'field.{part}']} ({field})"
+    for start in range(len(parts)):  # the longest known tail: approvers.kind before kind
+        key = "field." + ".".join(parts[start:])
+        if key in catalogue:
+            return f"{catalogue[key]} ({field})"
     return field

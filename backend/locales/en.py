@@ -212,4 +212,10 @@ MESSAGES: dict[str, str] = {
     "action.return": "return for rework", "action.comment": "comment", "action.add_approver": "add an approver",
     "action.mark_paid": "mark paid", "action.close": "close", "action.cancel": "cancel", "action.attach": "attach a file",
     "field.out_of_range": "The number is too large — no record has such an id.",
+    "field.conditions": "Stage conditions",
+    "field.approvers.kind": "Approver rule",
+    "field.approvers.role": "Approvers' role",
+    "field.approvers.department": "Approvers' department",
+    "field.approvers.employee_ids": "Approvers",
+    "field.approvers.levels": "Manager levels",
 }

@@ -213,4 +213,10 @@ MESSAGES: dict[str, str] = {
     "action.add_approver": "добавить согласующего", "action.mark_paid": "отметить оплату",
     "action.close": "закрыть", "action.cancel": "отозвать", "action.attach": "приложить файл",
     "field.out_of_range": "Число слишком большое — таких номеров не бывает.",
+    "field.conditions": "Условия этапа",
+    "field.approvers.kind": "Правило согласующих",
+    "field.approvers.role": "Роль согласующих",
+    "field.approvers.department": "Отдел согласующих",
+    "field.approvers.employee_ids": "Согласующие",
+    "field.approvers.levels": "Уровни руководителей",
 }

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 
-from backend.locales import en, ru
 
 from tests.api.helpers import (
     SBER_BIK, SBER_CORR, account, add_employee, admin_headers, bad_inn10, employee_headers, errors_of, inn10,
@@ -453,23 +449,3 @@ class TestDelegations:
                                     json={"ends_on": str(today + timedelta(days=7))})
         assert longer.status_code == 200, longer.text
         assert longer.json()["ends_on"] == str(today + timedelta(days=7))
-
-
-COMPANY_MODULES = ("common", "legal_entities", "departments", "employees", "expense_items", "budgets",
-                   "delegations")
-SOURCES = [*(f"backend/services/company/{name}.py" for name in COMPANY_MODULES),
-           "backend/services/counterparties.py", "backend/api/routes/company.py",
-           "backend/api/routes/counterparties.py", "backend/api/routes/request_types.py",
-           "backend/api/routes/tokens.py"]
-
-
-@pytest.mark.parametrize("catalogue", [ru.MESSAGES, en.MESSAGES], ids=["ru", "en"])
-def test_every_error_code_and_field_has_a_text(catalogue):
-    root = Path(__file__).resolve().parents[2]
-    source = "\n".join((root / name).read_text(encoding="utf-8") for name in SOURCES)
-    codes = set(re.findall(r'(?:InvalidInput|Conflict|NotFound|Forbidden)\(\s*"([a-z_.]+)"', source))
-    codes |= {code for code, _ in re.findall(r'\("([a-z_]+\.[a-z_.]+)", "([a-z_]+)"\)', source)}
-    fields = set(re.findall(r'field="([a-z_]+)"', source))
-    assert codes and fields
-    assert sorted(c for c in codes if c not in catalogue) == []
-    assert sorted(f for f in fields if f"field.{f}" not in catalogue and f != "include_inactive") == []

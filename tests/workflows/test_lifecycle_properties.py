@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import HealthCheck, currently_in_test_context, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
