@@ -349,3 +349,13 @@ class TestAtomicity:
         with pytest.raises(Exception, match="append-only"):
             async with db.engine.begin() as connection:
                 await connection.execute(text("UPDATE history_events SET comment = 'forged'"))
+
+
+class TestNumbering:
+    async def test_concurrent_drafts_get_distinct_consecutive_numbers(self, db):
+        company = await setup_company(db)
+        ids = await asyncio.gather(*(new_request(db, company, who=who) for who in ["manager", "manager2"] * 6))
+        async with db.session() as session:
+            numbers = sorted(await session.scalars(select(PaymentRequest.number).where(PaymentRequest.id.in_(ids))))
+        prefix = f"РМ-{today().year % 100:02d}-"
+        assert numbers == [f"{prefix}{n:05d}" for n in range(1, 13)]
