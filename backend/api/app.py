@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from backend.api import errors
 from backend.api.routes import ROUTERS
@@ -23,8 +24,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if owns_db:
             await app.state.db.dispose()
 
-    app = FastAPI(
-        title="Viza API", version="1", lifespan=lifespan,
+    # FastAPIOffline serves the Swagger UI files itself: the docs work without reaching a CDN.
+    app = FastAPIOffline(
+        title="Viza API", version="1", lifespan=lifespan, static_url="/api/v1/docs-static",
         description="Payment requests and approvals: registry, routes, company model. "
         "Authenticate with `Authorization: Bearer <token>` (create one with `viza token create`).",
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
