@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,16 @@ async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
         raise NotFound("token.not_found", id=token_id)
     token.revoked_at = token.revoked_at or utcnow()
     return token
+
+
+async def list_tokens(session: AsyncSession) -> list[ApiToken]:
+    return list(await session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def token_view(token: ApiToken) -> dict[str, Any]:
+    """Everything about a token except its secret and hash."""
+    return {"id": token.id, "name": token.name, "role": token.role, "employee_id": token.employee_id,
+            "created_at": token.created_at, "revoked_at": token.revoked_at, "active": token.revoked_at is None}
 
 
 async def actor_for_token(session: AsyncSession, secret: str) -> Actor | None:
