@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.models import Employee, HistoryEvent, PaymentRequest, RequestStage
 from backend.money import format_amount
 from backend.workflows.actors import Actor
-from backend.workflows.engine import actor_task
+from backend.workflows.engine import parties_of
 from backend.workflows.lifecycle import Action, Party, Status, actions_available
 
 SUMMARY_FIELDS = (
@@ -55,16 +55,9 @@ async def detail(session: AsyncSession, actor: Actor, request: PaymentRequest) -
 
 
 async def available_actions(session: AsyncSession, actor: Actor, request: PaymentRequest) -> list[Action]:
-    parties = {Party.VIEWER}
-    if actor.employee_id == request.initiator_id:
-        parties.add(Party.INITIATOR)
-    if actor.is_admin:
-        parties.add(Party.ADMIN)
-    if actor.has("accountant"):
-        parties.add(Party.ACCOUNTANT)
-    if request.status == Status.PENDING.value and await actor_task(session, actor, request, pending_only=True):
-        parties.add(Party.APPROVER)
-    return actions_available(Status(request.status), parties)
+    """What the caller, who already sees the request, may do with it now."""
+    parties = await parties_of(session, actor, request, frozenset(Party) - {Party.VIEWER})
+    return actions_available(Status(request.status), parties | {Party.VIEWER})
 
 
 async def history_view(session: AsyncSession, events: list[HistoryEvent]) -> list[dict[str, Any]]:
