@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, Forbidden, NotFound
+from backend.errors import Conflict, Forbidden
 from backend.models import Counterparty
 from backend.requisites import normalize_digits, validate_inn, validate_requisites
 from backend.services.company import Errors, flush_unique, missing_fields, name_matches, text
 from backend.services.payment_requests import find_counterparty
 from backend.workflows.actors import Actor
+from backend.services.records import get_or_not_found
 
 # Who may correct a contractor's requisites once it exists (anyone may add a new one).
 EDITORS = ("admin", "accountant")
@@ -94,10 +95,7 @@ async def _apply(session: AsyncSession, counterparty: Counterparty, given: dict[
 
 
 async def get_counterparty(session: AsyncSession, counterparty_id: int) -> Counterparty:
-    counterparty = await session.get(Counterparty, counterparty_id)
-    if counterparty is None:
-        raise NotFound("counterparty.not_found", id=counterparty_id)
-    return counterparty
+    return await get_or_not_found(session, Counterparty, counterparty_id, "counterparty.not_found")
 
 
 async def list_counterparties(session: AsyncSession, *, q: str | None = None, limit: int = 50,

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, DomainError, InvalidInput, NotFound, ValidationFailed
+from backend.errors import Conflict, DomainError, InvalidInput, ValidationFailed
 from backend.models import ROLES, Department, Employee, RequestType, RouteStage
 from backend.workflows.routing import MODES, validate_conditions, validate_rule
+from backend.services.records import get_or_not_found
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "defaults" / "request_types.yaml"
 
@@ -125,10 +126,7 @@ async def update_request_type(session: AsyncSession, request_type_id: int, data:
 
 
 async def get_request_type(session: AsyncSession, request_type_id: int) -> RequestType:
-    request_type = await session.get(RequestType, request_type_id)
-    if request_type is None:
-        raise NotFound("request_type.not_found", id=request_type_id)
-    return request_type
+    return await get_or_not_found(session, RequestType, request_type_id, "request_type.not_found")
 
 
 async def list_request_types(session: AsyncSession, *, include_inactive: bool = False) -> list[RequestType]:

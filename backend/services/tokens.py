@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.errors import InvalidInput, NotFound
+from backend.errors import InvalidInput
 from backend.models import ROLES, ApiToken, Employee
+from backend.services.records import get_or_not_found
 from backend.workflows.actors import Actor
 
 TOKEN_PREFIX = "viza_"
@@ -38,9 +39,7 @@ async def create_token(session: AsyncSession, *, name: str, role: str, employee_
 
 
 async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
-    token = await session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound("token.not_found", id=token_id)
+    token = await get_or_not_found(session, ApiToken, token_id, "token.not_found")
     token.revoked_at = token.revoked_at or utcnow()
     return token
 
@@ -74,8 +73,6 @@ async def actor_for_token(session: AsyncSession, secret: str) -> Actor | None:
 
 
 async def actor_for_employee(session: AsyncSession, employee_id: int) -> Actor:
-    employee = await session.get(Employee, employee_id)
-    if employee is None:
-        raise NotFound("employee.not_found", id=employee_id)
+    employee = await get_or_not_found(session, Employee, employee_id, "employee.not_found")
     return Actor(employee_id=employee.id, roles=frozenset(employee.roles or []), label=employee.full_name,
                  language=employee.language, timezone=employee.timezone)

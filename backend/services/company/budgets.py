@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput
 from backend.models import Budget, Department, ExpenseItem
 from backend.money import check_currency, format_amount, parse_amount
 from backend.services.company.common import Errors, flush_unique, missing_fields
+from backend.services.records import get_or_not_found
 
 ON_EXCEED = ("block", "route")
 
@@ -118,10 +119,7 @@ async def _apply_budget(session: AsyncSession, budget: Budget, given: dict[str, 
 
 
 async def get_budget(session: AsyncSession, budget_id: int) -> Budget:
-    budget = await session.get(Budget, budget_id)
-    if budget is None:
-        raise NotFound("budget.not_found", id=budget_id)
-    return budget
+    return await get_or_not_found(session, Budget, budget_id, "budget.not_found")
 
 
 async def list_budgets(session: AsyncSession, *, department_id: int | None = None,

@@ -8,11 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, DomainError, InvalidInput, NotFound
+from backend.errors import Conflict, DomainError, InvalidInput
 from backend.models import Department
 from backend.services.company.common import (
     TREE_LOCK, Errors, active_employee, flush_unique, lock_hierarchy, missing_fields, text,
 )
+from backend.services.records import get_or_not_found
 
 
 class DepartmentFields(BaseModel):
@@ -100,10 +101,7 @@ async def _move_subtree(session: AsyncSession, department: Department, parent: D
 
 
 async def get_department(session: AsyncSession, department_id: int) -> Department:
-    department = await session.get(Department, department_id)
-    if department is None:
-        raise NotFound("department.not_found", id=department_id)
-    return department
+    return await get_or_not_found(session, Department, department_id, "department.not_found")
 
 
 async def list_departments(session: AsyncSession, *, parent_id: int | None = None) -> list[Department]:

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.errors import DomainError, InvalidInput, NotFound
+from backend.errors import DomainError, InvalidInput
 from backend.models import ROLES, Delegation, Department, Employee
 from backend.services.company.common import (
     DEFAULT_TIMEZONE, MANAGERS_LOCK, Errors, active_employee, flush_unique, lock_hierarchy, missing_fields,
     name_matches, text,
 )
+from backend.services.records import get_or_not_found
 
 LANGUAGES = ("ru", "en")
 
@@ -148,10 +149,7 @@ async def _check_manager_chain(session: AsyncSession, employee_id: int, manager_
 
 
 async def get_employee(session: AsyncSession, employee_id: int) -> Employee:
-    employee = await session.get(Employee, employee_id)
-    if employee is None:
-        raise NotFound("employee.not_found", id=employee_id)
-    return employee
+    return await get_or_not_found(session, Employee, employee_id, "employee.not_found")
 
 
 async def list_employees(session: AsyncSession, *, department_id: int | None = None, q: str | None = None,

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict
 from backend.models import ExpenseItem
 from backend.services.company.common import Errors, flush_unique, missing_fields, text
+from backend.services.records import get_or_not_found
 
 
 class ExpenseItemFields(BaseModel):
@@ -58,10 +59,7 @@ async def _apply_expense_item(session: AsyncSession, item: ExpenseItem, given: d
 
 
 async def get_expense_item(session: AsyncSession, item_id: int) -> ExpenseItem:
-    item = await session.get(ExpenseItem, item_id)
-    if item is None:
-        raise NotFound("expense_item.not_found", id=item_id)
-    return item
+    return await get_or_not_found(session, ExpenseItem, item_id, "expense_item.not_found")
 
 
 async def list_expense_items(session: AsyncSession, *, include_inactive: bool = False) -> list[ExpenseItem]:

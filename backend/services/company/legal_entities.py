@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput
 from backend.models import TAX_REGIMES, BankAccount, LegalEntity
 from backend.money import format_amount, parse_amount
 from backend.requisites import (
     validate_bik, validate_correspondent_account, validate_inn, validate_kpp, validate_settlement_account,
 )
 from backend.services.company.common import Errors, flush_unique, missing_fields, text
+from backend.services.records import get_or_not_found
 
 
 class BankAccountIn(BaseModel):
@@ -179,10 +180,7 @@ def _replace_bank_accounts(entity: LegalEntity, accounts: list[dict[str, Any]]) 
 
 
 async def get_legal_entity(session: AsyncSession, entity_id: int) -> LegalEntity:
-    entity = await session.get(LegalEntity, entity_id)
-    if entity is None:
-        raise NotFound("legal_entity.not_found", id=entity_id)
-    return entity
+    return await get_or_not_found(session, LegalEntity, entity_id, "legal_entity.not_found")
 
 
 async def list_legal_entities(session: AsyncSession, *, include_inactive: bool = False) -> list[LegalEntity]:
