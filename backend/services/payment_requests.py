@@ -114,7 +114,7 @@ async def act(session: AsyncSession, actor: Actor, request_id: int, action: Acti
                             expected_version=expected_version, data=data)
 
 
-async def get_visible(session: AsyncSession, actor: Actor, request_id: int, *, for_update: bool = False) -> PaymentRequest:
+async def get_visible(session: AsyncSession, actor: Actor, request_id: int) -> PaymentRequest:
     """The request, if ``actor`` may see it; otherwise not found (never its data)."""
     request = await session.get(PaymentRequest, request_id)
     if request is None or not await can_see(session, actor, request):

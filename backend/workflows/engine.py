@@ -79,7 +79,7 @@ async def transition(
     if action in DECISION_STATUS and await _is_repeat(session, actor, request, action):
         return Outcome(request=request, changed=False)
     if found is None:
-        raise Conflict("transition.not_allowed", action=action.value, status=(source or "").__str__())
+        raise Conflict("transition.not_allowed", action=action.value, status=str(source or ""))
     if expected_version is not None and expected_version != request.version:
         raise Conflict("request.stale_version", expected=expected_version, actual=request.version)
     comment = (comment or "").strip()
