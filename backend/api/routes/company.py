@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import AdminDep, CoreDep
+from backend.api.deps import AdminDep, CoreDep, many
 from backend.errors import Forbidden
 from backend.services import company as service
 from backend.services.company import (
@@ -27,46 +27,31 @@ BUDGET_READERS = ("admin", "cfo", "director", "accountant")
 
 @router.get("/legal-entities", tags=["legal entities"], summary="Our legal entities (payers)")
 async def list_legal_entities(core: CoreDep, include_inactive: bool = False) -> list[dict[str, Any]]:
-    async def work(session):
-        rows = await service.list_legal_entities(session, include_inactive=include_inactive)
-        return [service.legal_entity_view(e) for e in rows]
-
-    return await core.run(work)
+    return await core.call(service.list_legal_entities, include_inactive=include_inactive,
+                           view=many(service.legal_entity_view))
 
 
 @router.post("/legal-entities", status_code=201, tags=["legal entities"], summary="Add a legal entity (admin)")
 async def create_legal_entity(fields: LegalEntityFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.legal_entity_view(await service.create_legal_entity(session, fields))
-
-    return await core.run(work)
+    return await core.call(service.create_legal_entity, fields, view=service.legal_entity_view)
 
 
 @router.get("/legal-entities/{entity_id}", tags=["legal entities"])
 async def read_legal_entity(entity_id: int, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.legal_entity_view(await service.get_legal_entity(session, entity_id))
-
-    return await core.run(work)
+    return await core.call(service.get_legal_entity, entity_id, view=service.legal_entity_view)
 
 
 @router.patch("/legal-entities/{entity_id}", tags=["legal entities"],
               summary="Change a legal entity (admin); bank_accounts, when given, replaces the list")
 async def update_legal_entity(entity_id: int, fields: LegalEntityFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.legal_entity_view(await service.update_legal_entity(session, entity_id, fields))
-
-    return await core.run(work)
+    return await core.call(service.update_legal_entity, entity_id, fields, view=service.legal_entity_view)
 
 
 # --- departments -------------------------------------------------------------------------------
 
 @router.get("/departments", tags=["departments"], summary="Departments, ordered by their place in the tree")
 async def list_departments(core: CoreDep, parent_id: int | None = None) -> list[dict[str, Any]]:
-    async def work(session):
-        return [service.department_view(d) for d in await service.list_departments(session, parent_id=parent_id)]
-
-    return await core.run(work)
+    return await core.call(service.list_departments, parent_id=parent_id, view=many(service.department_view))
 
 
 @router.get("/departments/tree", tags=["departments"], summary="Departments nested under their parents")
@@ -76,27 +61,18 @@ async def department_tree(core: CoreDep) -> list[dict[str, Any]]:
 
 @router.post("/departments", status_code=201, tags=["departments"], summary="Add a department (admin)")
 async def create_department(fields: DepartmentFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.department_view(await service.create_department(session, fields))
-
-    return await core.run(work)
+    return await core.call(service.create_department, fields, view=service.department_view)
 
 
 @router.get("/departments/{department_id}", tags=["departments"])
 async def read_department(department_id: int, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.department_view(await service.get_department(session, department_id))
-
-    return await core.run(work)
+    return await core.call(service.get_department, department_id, view=service.department_view)
 
 
 @router.patch("/departments/{department_id}", tags=["departments"],
               summary="Change a department (admin); a new parent_id moves its whole subtree")
 async def update_department(department_id: int, fields: DepartmentFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.department_view(await service.update_department(session, department_id, fields))
-
-    return await core.run(work)
+    return await core.call(service.update_department, department_id, fields, view=service.department_view)
 
 
 # --- employees ---------------------------------------------------------------------------------
@@ -105,81 +81,54 @@ async def update_department(department_id: int, fields: DepartmentFields, core: 
 async def list_employees(core: CoreDep, department_id: int | None = None,
                          q: str | None = Query(default=None, max_length=200, description="Part of the name"),
                          include_inactive: bool = False) -> list[dict[str, Any]]:
-    async def work(session):
-        rows = await service.list_employees(session, department_id=department_id, q=q,
-                                            include_inactive=include_inactive)
-        return [service.employee_view(e, private=core.actor.is_admin) for e in rows]
-
-    return await core.run(work)
+    return await core.call(service.list_employees, department_id=department_id, q=q,
+                           include_inactive=include_inactive,
+                           view=many(lambda e: service.employee_view(e, private=core.actor.is_admin)))
 
 
 @router.post("/employees", status_code=201, tags=["employees"], summary="Add an employee (admin)")
 async def create_employee(fields: EmployeeFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.employee_view(await service.create_employee(session, fields))
-
-    return await core.run(work)
+    return await core.call(service.create_employee, fields, view=service.employee_view)
 
 
 @router.get("/employees/{employee_id}", tags=["employees"])
 async def read_employee(employee_id: int, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        employee = await service.get_employee(session, employee_id)
-        return service.employee_view(employee, private=core.actor.is_admin or core.actor.employee_id == employee.id)
-
-    return await core.run(work)
+    return await core.call(service.get_employee, employee_id, view=lambda employee: service.employee_view(
+        employee, private=core.actor.is_admin or core.actor.employee_id == employee.id))
 
 
 @router.patch("/employees/{employee_id}", tags=["employees"], summary="Change an employee (admin)")
 async def update_employee(employee_id: int, fields: EmployeeFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.employee_view(await service.update_employee(session, employee_id, fields))
-
-    return await core.run(work)
+    return await core.call(service.update_employee, employee_id, fields, view=service.employee_view)
 
 
 @router.delete("/employees/{employee_id}", tags=["employees"],
                summary="Deactivate an employee (admin); nobody is deleted, their history stays")
 async def deactivate_employee(employee_id: int, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.employee_view(await service.deactivate_employee(session, employee_id))
-
-    return await core.run(work)
+    return await core.call(service.deactivate_employee, employee_id, view=service.employee_view)
 
 
 # --- expense items -----------------------------------------------------------------------------
 
 @router.get("/expense-items", tags=["expense items"])
 async def list_expense_items(core: CoreDep, include_inactive: bool = False) -> list[dict[str, Any]]:
-    async def work(session):
-        rows = await service.list_expense_items(session, include_inactive=include_inactive)
-        return [service.expense_item_view(i) for i in rows]
-
-    return await core.run(work)
+    return await core.call(service.list_expense_items, include_inactive=include_inactive,
+                           view=many(service.expense_item_view))
 
 
 @router.post("/expense-items", status_code=201, tags=["expense items"], summary="Add an expense item (admin)")
 async def create_expense_item(fields: ExpenseItemFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.expense_item_view(await service.create_expense_item(session, fields))
-
-    return await core.run(work)
+    return await core.call(service.create_expense_item, fields, view=service.expense_item_view)
 
 
 @router.get("/expense-items/{item_id}", tags=["expense items"])
 async def read_expense_item(item_id: int, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.expense_item_view(await service.get_expense_item(session, item_id))
-
-    return await core.run(work)
+    return await core.call(service.get_expense_item, item_id, view=service.expense_item_view)
 
 
 @router.patch("/expense-items/{item_id}", tags=["expense items"], summary="Change an expense item (admin)")
 async def update_expense_item(item_id: int, fields: ExpenseItemFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.expense_item_view(await service.update_expense_item(session, item_id, fields))
-
-    return await core.run(work)
+    return await core.call(service.update_expense_item, item_id, fields, view=service.expense_item_view)
 
 
 # --- budgets -----------------------------------------------------------------------------------
@@ -193,38 +142,24 @@ def _budget_reader(core) -> None:
 async def list_budgets(core: CoreDep, department_id: int | None = None,
                        month: str | None = Query(default=None, description='"2026-03"')) -> list[dict[str, Any]]:
     _budget_reader(core)
-
-    async def work(session):
-        rows = await service.list_budgets(session, department_id=department_id, month=month)
-        return [service.budget_view(b) for b in rows]
-
-    return await core.run(work)
+    return await core.call(service.list_budgets, department_id=department_id, month=month,
+                           view=many(service.budget_view))
 
 
 @router.post("/budgets", status_code=201, tags=["budgets"], summary="Set a monthly budget (admin)")
 async def create_budget(fields: BudgetFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.budget_view(await service.create_budget(session, fields))
-
-    return await core.run(work)
+    return await core.call(service.create_budget, fields, view=service.budget_view)
 
 
 @router.get("/budgets/{budget_id}", tags=["budgets"])
 async def read_budget(budget_id: int, core: CoreDep) -> dict[str, Any]:
     _budget_reader(core)
-
-    async def work(session):
-        return service.budget_view(await service.get_budget(session, budget_id))
-
-    return await core.run(work)
+    return await core.call(service.get_budget, budget_id, view=service.budget_view)
 
 
 @router.patch("/budgets/{budget_id}", tags=["budgets"], summary="Change a budget (admin)")
 async def update_budget(budget_id: int, fields: BudgetFields, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.budget_view(await service.update_budget(session, budget_id, fields))
-
-    return await core.run(work)
+    return await core.call(service.update_budget, budget_id, fields, view=service.budget_view)
 
 
 # --- delegations -------------------------------------------------------------------------------
@@ -233,43 +168,27 @@ async def update_budget(budget_id: int, fields: BudgetFields, core: AdminDep) ->
             summary="Delegations: admins see all, others those they give or receive")
 async def list_delegations(core: CoreDep, employee_id: int | None = None, include_cancelled: bool = False,
                            include_past: bool = False) -> list[dict[str, Any]]:
-    async def work(session):
-        rows = await service.list_delegations(session, core.actor, employee_id=employee_id,
-                                              include_cancelled=include_cancelled, include_past=include_past)
-        return [service.delegation_view(d) for d in rows]
-
-    return await core.run(work)
+    return await core.call(service.list_delegations, core.actor, employee_id=employee_id,
+                           include_cancelled=include_cancelled, include_past=include_past,
+                           view=many(service.delegation_view))
 
 
 @router.post("/delegations", status_code=201, tags=["delegations"],
              summary="Hand my approvals to a deputy for a date range (admins: anyone's)")
 async def create_delegation(fields: DelegationFields, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.delegation_view(await service.create_delegation(session, core.actor, fields))
-
-    return await core.run(work)
+    return await core.call(service.create_delegation, core.actor, fields, view=service.delegation_view)
 
 
 @router.get("/delegations/{delegation_id}", tags=["delegations"])
 async def read_delegation(delegation_id: int, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.delegation_view(await service.get_delegation(session, core.actor, delegation_id))
-
-    return await core.run(work)
+    return await core.call(service.get_delegation, core.actor, delegation_id, view=service.delegation_view)
 
 
 @router.patch("/delegations/{delegation_id}", tags=["delegations"], summary="Change the deputy or the dates")
 async def update_delegation(delegation_id: int, fields: DelegationFields, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.delegation_view(
-            await service.update_delegation(session, core.actor, delegation_id, fields))
-
-    return await core.run(work)
+    return await core.call(service.update_delegation, core.actor, delegation_id, fields, view=service.delegation_view)
 
 
 @router.post("/delegations/{delegation_id}/cancel", tags=["delegations"], summary="Cancel (again: no change)")
 async def cancel_delegation(delegation_id: int, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.delegation_view(await service.cancel_delegation(session, core.actor, delegation_id))
-
-    return await core.run(work)
+    return await core.call(service.cancel_delegation, core.actor, delegation_id, view=service.delegation_view)

@@ -28,21 +28,18 @@ async def list_requests(query: Filters, core: CoreDep) -> dict[str, Any]:
 
 @router.get("/totals", summary="Count and sum per currency of everything the filters select")
 async def totals(query: Filters, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return {"totals": await registry.totals(session, core.actor, query)}
-
-    return await core.run(work)
+    return await core.call(registry.totals, core.actor, query, view=lambda totals: {"totals": totals})
 
 
 @router.get("/export.csv", summary="Export what the filters select as CSV (UTF-8, ';')")
 async def export_csv(query: Filters, core: CoreDep) -> Response:
-    content = await core.run(lambda session: export.export_csv(session, core.actor, query))
+    content = await core.call(export.export_csv, core.actor, query)
     return _download(content, "text/csv; charset=utf-8", "csv")
 
 
 @router.get("/export.xlsx", summary="Export what the filters select as an Excel workbook")
 async def export_xlsx(query: Filters, core: CoreDep) -> Response:
-    content = await core.run(lambda session: export.export_xlsx(session, core.actor, query))
+    content = await core.call(export.export_xlsx, core.actor, query)
     return _download(content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
 
 

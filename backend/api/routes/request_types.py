@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from backend.api.deps import AdminDep, CoreDep
+from backend.api.deps import AdminDep, CoreDep, many
 from backend.errors import Forbidden
 from backend.services import request_types as service
 from backend.services.request_types import RequestTypeIn, RequestTypePatch, StageIn
@@ -25,42 +25,26 @@ class RouteBody(BaseModel):
 async def list_request_types(core: CoreDep, include_inactive: bool = False) -> list[dict[str, Any]]:
     if include_inactive and not core.actor.is_admin:
         raise Forbidden("forbidden.admin_only", field="include_inactive")
-
-    async def work(session):
-        rows = await service.list_request_types(session, include_inactive=include_inactive)
-        return [service.request_type_view(t) for t in rows]
-
-    return await core.run(work)
+    return await core.call(service.list_request_types, include_inactive=include_inactive,
+                           view=many(service.request_type_view))
 
 
 @router.post("", status_code=201, summary="Add a request type with its route (admin)")
 async def create_request_type(data: RequestTypeIn, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.request_type_view(await service.create_request_type(session, data))
-
-    return await core.run(work)
+    return await core.call(service.create_request_type, data, view=service.request_type_view)
 
 
 @router.get("/{request_type_id}")
 async def read_request_type(request_type_id: int, core: CoreDep) -> dict[str, Any]:
-    async def work(session):
-        return service.request_type_view(await service.get_request_type(session, request_type_id))
-
-    return await core.run(work)
+    return await core.call(service.get_request_type, request_type_id, view=service.request_type_view)
 
 
 @router.patch("/{request_type_id}", summary="Rename or (de)activate (admin)")
 async def update_request_type(request_type_id: int, data: RequestTypePatch, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.request_type_view(await service.update_request_type(session, request_type_id, data))
-
-    return await core.run(work)
+    return await core.call(service.update_request_type, request_type_id, data, view=service.request_type_view)
 
 
 @router.put("/{request_type_id}/route",
             summary="Replace the route's stages (admin); submitted requests keep the route they got")
 async def replace_route(request_type_id: int, body: RouteBody, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.request_type_view(await service.replace_route(session, request_type_id, body.stages))
-
-    return await core.run(work)
+    return await core.call(service.replace_route, request_type_id, body.stages, view=service.request_type_view)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from backend.api.deps import AdminDep
+from backend.api.deps import AdminDep, many
 from backend.models import ROLES
 from backend.services import tokens as service
 
@@ -33,15 +33,9 @@ async def create_token(data: TokenIn, core: AdminDep) -> dict[str, Any]:
 
 @router.get("", summary="Every token, without secrets")
 async def list_tokens(core: AdminDep) -> list[dict[str, Any]]:
-    async def work(session):
-        return [service.token_view(t) for t in await service.list_tokens(session)]
-
-    return await core.run(work)
+    return await core.call(service.list_tokens, view=many(service.token_view))
 
 
 @router.delete("/{token_id}", summary="Revoke a token (it stops working at once; again: no change)")
 async def revoke_token(token_id: int, core: AdminDep) -> dict[str, Any]:
-    async def work(session):
-        return service.token_view(await service.revoke_token(session, token_id))
-
-    return await core.run(work)
+    return await core.call(service.revoke_token, token_id, view=service.token_view)
