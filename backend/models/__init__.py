@@ -6,10 +6,11 @@ from backend.models.counterparties import Counterparty
 from backend.models.history import HistoryEvent, OutboxMessage
 from backend.models.payment_requests import ApprovalTask, Attachment, NumberCounter, PaymentRequest, RequestStage
 from backend.models.routes import RequestType, RouteStage
+from backend.models.telegram import BotCard, BotState, Invite
 
 __all__ = [
-    "ROLES", "TAX_REGIMES", "ApiToken", "ApprovalTask", "Attachment", "BankAccount", "Budget",
+    "ROLES", "TAX_REGIMES", "ApiToken", "ApprovalTask", "Attachment", "BankAccount", "BotCard", "BotState", "Budget",
     "Counterparty", "Delegation", "Department", "Employee", "ExpenseItem", "HistoryEvent",
-    "LegalEntity", "NumberCounter", "OutboxMessage", "PaymentRequest", "RequestStage",
+    "Invite", "LegalEntity", "NumberCounter", "OutboxMessage", "PaymentRequest", "RequestStage",
     "RequestType", "RouteStage",
 ]
