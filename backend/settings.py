@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_mode: Literal["polling", "webhook"] = "polling"
-    webhook_secret: str | None = None
+    webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,256}$",
+                                       description="Telegram sends it back in X-Telegram-Bot-Api-Secret-Token")
+    # The public https address Telegram posts updates to in webhook mode, e.g. https://viza.example.com
+    public_url: str | None = None
+    telegram_bot_username: str | None = None  # for invite links before the bot has said its name
 
     bitrix24_webhook_url: str | None = None
     bitrix24_app_token: str | None = None

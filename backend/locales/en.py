@@ -218,4 +218,14 @@ MESSAGES: dict[str, str] = {
     "field.approvers.department": "Approvers' department",
     "field.approvers.employee_ids": "Approvers",
     "field.approvers.levels": "Manager levels",
+    # Invites (backend/services/invites.py)
+    "field.ttl_hours": "Valid for, hours",
+    "invite.ttl": "{field_name}: from 1 to {max} hours.",
+    "invite.not_found": "Invite {id} not found.",
+    "invite.unknown": "There is no such invite code. Ask your administrator for a new link.",
+    "invite.used": "This invite code has already been used. Ask your administrator for a new link.",
+    "invite.expired": "This invite has expired. Ask your administrator for a new link.",
+    "invite.revoked": "This invite was revoked. Ask your administrator for a new link.",
+    "invite.employee_inactive": "Employee {name} is deactivated, so the invite is not valid.",
+    "invite.telegram_taken": "This Telegram account is already bound to {name}. Ask your administrator.",
 }

@@ -219,4 +219,14 @@ MESSAGES: dict[str, str] = {
     "field.approvers.department": "Отдел согласующих",
     "field.approvers.employee_ids": "Согласующие",
     "field.approvers.levels": "Уровни руководителей",
+    # Invites (backend/services/invites.py)
+    "field.ttl_hours": "Срок действия, часов",
+    "invite.ttl": "{field_name}: от 1 до {max} часов.",
+    "invite.not_found": "Приглашение № {id} не найдено.",
+    "invite.unknown": "Такого кода приглашения нет. Попросите администратора прислать новую ссылку.",
+    "invite.used": "Этот код приглашения уже использован. Попросите администратора прислать новую ссылку.",
+    "invite.expired": "Срок действия приглашения истёк. Попросите администратора прислать новую ссылку.",
+    "invite.revoked": "Это приглашение отозвано. Попросите администратора прислать новую ссылку.",
+    "invite.employee_inactive": "Сотрудник {name} отключён — приглашение недействительно.",
+    "invite.telegram_taken": "Этот аккаунт Telegram уже привязан к сотруднику {name}. Обратитесь к администратору.",
 }

@@ -73,11 +73,8 @@ def clean_filename(name: str) -> str:
     return "".join(ch for ch in base if ch.isprintable())[:255]
 
 
-async def attach(session: AsyncSession, store: FileStore, actor: Actor, request: PaymentRequest, *,
-                 kind: str, filename: str, content: bytes, max_bytes: int) -> Attachment:
-    """Check and store a file, then record it through the life cycle (who may attach what, when)."""
-    if kind not in KINDS:
-        raise InvalidInput("attachment.kind", field="kind", allowed=", ".join(KINDS))
+def check_file(content: bytes, filename: str, max_bytes: int) -> str:
+    """The file's type if it is one we keep (sniffed from the bytes) and not too large."""
     if not content:
         raise InvalidInput("attachment.empty", field="file")
     if len(content) > max_bytes:
@@ -85,6 +82,15 @@ async def attach(session: AsyncSession, store: FileStore, actor: Actor, request:
     mime = sniff_type(content, filename)
     if mime not in ALLOWED_TYPES:
         raise InvalidInput("attachment.type", field="file", allowed="PDF, JPG, PNG, HEIC, WEBP, TIFF, DOCX, XLSX, DOC, XLS, ZIP")
+    return mime
+
+
+async def attach(session: AsyncSession, store: FileStore, actor: Actor, request: PaymentRequest, *,
+                 kind: str, filename: str, content: bytes, max_bytes: int) -> Attachment:
+    """Check and store a file, then record it through the life cycle (who may attach what, when)."""
+    if kind not in KINDS:
+        raise InvalidInput("attachment.kind", field="kind", allowed=", ".join(KINDS))
+    mime = check_file(content, filename, max_bytes)
     attachment = Attachment(request_id=request.id, kind=kind, sha256=hashlib.sha256(content).hexdigest(),
                             size=len(content), content_type=mime, filename=clean_filename(filename),
                             uploaded_by_id=actor.employee_id)

@@ -151,6 +151,15 @@ async def _initiator(session: AsyncSession, actor: Actor) -> Employee:
     return employee
 
 
+def check_pay_by(pay_by: date, today: date) -> date:
+    """A pay-by date is today or later, and within a year."""
+    if pay_by < today:
+        raise InvalidInput("pay_by.past", field="pay_by")
+    if (pay_by - today).days > 366:
+        raise InvalidInput("pay_by.too_far", field="pay_by")
+    return pay_by
+
+
 def _empty(key: str) -> Any:
     return None if key in ("department_id", "expense_item_id", "invoice_date", "bitrix24_deal_id") else ""
 
@@ -183,13 +192,7 @@ async def _clean(session: AsyncSession, actor: Actor, given: dict[str, Any],
     if "currency" in given:
         attempt("currency", lambda: check_currency(given["currency"]))
     if "pay_by" in given:
-        today = actor.today()
-        if given["pay_by"] < today:
-            errors.append(InvalidInput("pay_by.past", field="pay_by"))
-        elif (given["pay_by"] - today).days > 366:
-            errors.append(InvalidInput("pay_by.too_far", field="pay_by"))
-        else:
-            values["pay_by"] = given["pay_by"]
+        attempt("pay_by", lambda: check_pay_by(given["pay_by"], actor.today()))
     for key in ("invoice_date", "is_prepayment", "bitrix24_deal_id"):
         if key in given:
             values[key] = given[key]

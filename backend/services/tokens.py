@@ -73,6 +73,10 @@ async def actor_for_token(session: AsyncSession, secret: str) -> Actor | None:
 
 
 async def actor_for_employee(session: AsyncSession, employee_id: int) -> Actor:
-    employee = await get_or_not_found(session, Employee, employee_id, "employee.not_found")
+    return actor_of(await get_or_not_found(session, Employee, employee_id, "employee.not_found"))
+
+
+def actor_of(employee: Employee) -> Actor:
+    """The employee as the core sees them acting (through the bot, or a token bound to them)."""
     return Actor(employee_id=employee.id, roles=frozenset(employee.roles or []), label=employee.full_name,
                  language=employee.language, timezone=employee.timezone)
