@@ -68,8 +68,9 @@ def serve(host: str, port: int) -> None:
     where = settings.effective_database_url.split("@")[-1]
     click.echo(f"Database: {where}")
     if settings.telegram_token:
-        click.echo("Telegram bot: VIZA_TELEGRAM_TOKEN is set, but this build has no bot front door yet "
-                   "(see the Telegram bot issue); serving the API only.")
+        mode = settings.telegram_mode
+        where = f"webhook at {settings.public_url}/telegram/webhook" if mode == "webhook" else "polling"
+        click.echo(f"Telegram bot: on ({where}; Bot API {settings.telegram_api_url}).")
     else:
         click.echo("Telegram bot: off (VIZA_TELEGRAM_TOKEN is not set); serving the API only.")
     click.echo(f"API: http://{host}:{port}/api/v1/docs")
@@ -122,6 +123,45 @@ def token_create(role: str, name: str, employee_id: int | None) -> None:
         raise click.ClickException(error.message(settings.default_language)) from None
     click.echo(secret)
     click.echo("Keep it safe: it is shown only now. Use it as 'Authorization: Bearer <token>'.", err=True)
+
+
+@main.group()
+def invite() -> None:
+    """Invites to the Telegram bot."""
+
+
+@invite.command("create")
+@click.option("--employee", "employee_id", type=int, required=True, help="The employee's id.")
+@click.option("--hours", "ttl_hours", type=int, default=72, show_default=True, help="How long the code works.")
+def invite_create(employee_id: int, ttl_hours: int) -> None:
+    """Create a one-time invite and print the /start command (and link, when the bot's name is known)."""
+    from backend.db import Database
+    from backend.errors import DomainError
+    from backend.services.invites import create_invite
+    from backend.workflows.actors import Actor
+
+    settings = _settings()
+    prepare(settings)
+
+    async def run() -> tuple[str, str]:
+        db = Database(settings.effective_database_url)
+        try:
+            async with db.session() as session:
+                invite, code = await create_invite(session, Actor.system("viza invite create"), employee_id,
+                                                   ttl_hours=ttl_hours)
+                await session.commit()
+                return code, invite.expires_at.isoformat(timespec="minutes")
+        finally:
+            await db.dispose()
+
+    try:
+        code, expires = asyncio.run(run())
+    except DomainError as error:
+        raise click.ClickException(error.message(settings.default_language)) from None
+    if settings.telegram_bot_username:
+        click.echo(f"https://t.me/{settings.telegram_bot_username}?start={code}")
+    click.echo(f"/start {code}")
+    click.echo(f"Works once, until {expires} UTC. Send it to the employee privately.", err=True)
 
 
 @main.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     onec_user: str | None = None
     onec_password: str | None = None
     redis_url: str | None = None
+
+    @model_validator(mode="after")
+    def _webhook_needs_address_and_secret(self) -> Settings:
+        if self.telegram_token and self.telegram_mode == "webhook":
+            missing = [n for n, v in (("VIZA_PUBLIC_URL", self.public_url), ("VIZA_WEBHOOK_SECRET", self.webhook_secret))
+                       if not v]
+            if missing:
+                raise ValueError(f"VIZA_TELEGRAM_MODE=webhook needs {' and '.join(missing)}")
+        return self
 
     @field_validator("default_timezone")
     @classmethod

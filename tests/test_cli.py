@@ -101,3 +101,12 @@ def test_serve_answers_on_the_given_port(tmp_path):
         process.terminate()
         output = process.communicate(timeout=10)[0]
     assert "Telegram bot: off" in output
+
+
+def test_invite_create_prints_a_start_command_and_names_a_missing_employee(env):
+    assert run("demo").exit_code == 0
+    result = run("invite", "create", "--employee", "1", "--hours", "2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1].startswith("/start ")
+    missing = CliRunner().invoke(main, ["invite", "create", "--employee", "9999"])
+    assert missing.exit_code != 0 and "9999" in missing.output

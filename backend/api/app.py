@@ -20,9 +20,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.db = db or Database(settings.effective_database_url)
-        yield
-        if owns_db:
-            await app.state.db.dispose()
+        app.state.bot = None
+        if settings.telegram_token:
+            from bot.app import BotRuntime  # the chat front door runs in the same process
+
+            app.state.bot = BotRuntime(settings, app.state.db)
+            await app.state.bot.start()
+            app.state.bot_username = app.state.bot.username
+        try:
+            yield
+        finally:
+            if app.state.bot is not None:
+                await app.state.bot.stop()
+            if owns_db:
+                await app.state.db.dispose()
 
     # FastAPIOffline serves the Swagger UI files itself: the docs work without reaching a CDN.
     app = FastAPIOffline(

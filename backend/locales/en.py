@@ -228,4 +228,5 @@ MESSAGES: dict[str, str] = {
     "invite.revoked": "This invite was revoked. Ask your administrator for a new link.",
     "invite.employee_inactive": "Employee {name} is deactivated, so the invite is not valid.",
     "invite.telegram_taken": "This Telegram account is already bound to {name}. Ask your administrator.",
+    "date.format": "{field_name}: that is not a date I understand — type e.g. 2026-11-28 or 28.11.2026, or pick a day in the calendar.",
 }

@@ -496,12 +496,16 @@ HANDLERS: dict[Action, Handler] = {
 # --- outbox -----------------------------------------------------------------------------------
 
 def _enqueue(session: AsyncSession, request: PaymentRequest, event: HistoryEvent, step: Step) -> None:
-    """Follow-up work of this event, in its transaction: one notice per recipient, one sync."""
+    """Follow-up work of this event, in its transaction: one notice per recipient, a card refresh, one sync."""
     for recipient, kind in step.notices:
         session.add(OutboxMessage(
             topic="notify", dedup_key=f"notify:{event.id}:{recipient}:{kind}",
             payload={"event": kind, "request_id": request.id, "history_id": event.id, "recipient_id": recipient},
         ))
+    # Every card shown about this request (in chat) is brought up to date once.
+    session.add(OutboxMessage(
+        topic="cards", dedup_key=f"cards:{event.id}", payload={"request_id": request.id, "history_id": event.id},
+    ))
     session.add(OutboxMessage(
         topic="sync", dedup_key=f"sync:{event.id}",
         payload={"request_id": request.id, "history_id": event.id, "action": event.action, "status": event.to_status},

@@ -9,7 +9,8 @@ from backend.locales import en, ru
 from backend.workflows.lifecycle import Action, Status
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "backend").rglob("*.py")))
+SOURCE = "\n".join(p.read_text(encoding="utf-8") for folder in ("backend", "bot")
+                   for p in sorted((ROOT / folder).rglob("*.py")))
 RAISED = set(re.findall(r'(?:InvalidInput|Conflict|NotFound|Forbidden|Unauthorized|DomainError)\(\s*"([a-z_.]+)"', SOURCE))
 PAIRS = {code for code, _ in re.findall(r'\("([a-z_]+\.[a-z_.]+)", "([a-z_]+)"\)', SOURCE)}
 FIELDS = set(re.findall(r'field="([a-z_]+)"', SOURCE))

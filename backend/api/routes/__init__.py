@@ -1,11 +1,11 @@
 """Every API router, in the order they appear in the OpenAPI document."""
 
 from backend.api.routes import (
-    company, counterparties, health, invites, payment_requests, registry, request_types, tokens,
+    company, counterparties, health, invites, payment_requests, registry, request_types, telegram, tokens,
 )
 
 # The registry's fixed paths (/export.csv, /totals) come before /{request_id}.
 ROUTERS = [
     health.router, registry.router, payment_requests.router, company.router, counterparties.router,
-    invites.router, request_types.router, tokens.router,
+    invites.router, request_types.router, tokens.router, telegram.router,
 ]

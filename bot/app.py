@@ -1,0 +1,93 @@
+"""Building the bot and running it inside ``viza serve``: polling or webhook, plus outbox delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand, BotCommandScopeDefault
+
+from backend.db import Database
+from backend.services.attachments import FileStore
+from backend.settings import Settings
+from bot.delivery import OutboxDelivery
+from bot.handlers import build_router
+from bot.middlewares import AfterUpdate, IdentityMiddleware
+from bot.storage import SqlStorage
+from bot.texts import CATALOGUES, Texts
+
+log = logging.getLogger("viza.bot")
+WEBHOOK_PATH = "/telegram/webhook"
+COMMANDS = ("new", "inbox", "my", "pay", "help", "cancel")
+
+
+def make_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+    return Bot(settings.telegram_token, session=session)
+
+
+def make_dispatcher(db: Database, settings: Settings) -> Dispatcher:
+    dp = Dispatcher(storage=SqlStorage(db), db=db, settings=settings, store=FileStore(settings.files_dir))
+    dp.update.outer_middleware(IdentityMiddleware(db))
+    dp.include_router(build_router())
+    return dp
+
+
+async def set_commands(bot: Bot) -> None:
+    """The command menu in each language; Russian is also the default for everyone else."""
+    for lang in CATALOGUES:
+        t = Texts(lang)
+        commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+    ru = Texts("ru")
+    await bot.set_my_commands([BotCommand(command=c, description=ru(f"command.{c}")) for c in COMMANDS],
+                              scope=BotCommandScopeDefault())
+
+
+class BotRuntime:
+    """The bot's life inside the service: start with the app, stop with it."""
+
+    def __init__(self, settings: Settings, db: Database, bot: Bot | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.bot = bot or make_bot(settings)
+        self.dispatcher = make_dispatcher(db, settings)
+        self.delivery = OutboxDelivery(self.bot, db, FileStore(settings.files_dir))
+        self.dispatcher.update.outer_middleware(AfterUpdate(self.delivery.wake))
+        self.username: str | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        me = await self.bot.get_me()
+        self.username = me.username
+        await set_commands(self.bot)
+        if self.settings.telegram_mode == "webhook":
+            url = self.settings.public_url.rstrip("/") + WEBHOOK_PATH
+            await self.bot.set_webhook(url, secret_token=self.settings.webhook_secret,
+                                       allowed_updates=self.dispatcher.resolve_used_update_types())
+        else:
+            await self.bot.delete_webhook()
+            self._tasks.append(asyncio.create_task(self.dispatcher.start_polling(
+                self.bot, handle_signals=False, close_bot_session=False,
+                allowed_updates=self.dispatcher.resolve_used_update_types())))
+        self._tasks.append(asyncio.create_task(self.delivery.run()))
+        log.info("Telegram bot @%s is up (%s)", self.username, self.settings.telegram_mode)
+
+    async def feed(self, update: dict) -> None:
+        """One update from the webhook."""
+        await self.dispatcher.feed_webhook_update(self.bot, update)
+
+    async def stop(self) -> None:
+        if self.settings.telegram_mode == "polling":
+            with contextlib.suppress(RuntimeError):  # polling had not started
+                await self.dispatcher.stop_polling()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.bot.session.close()

@@ -1,0 +1,76 @@
+"""Cards in chats: sending one, editing it in place, and bringing every live card of a request
+up to date after a change (the follow-up work the engine queues as a ``cards`` outbox row)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from sqlalchemy import select
+
+from backend.db import Database
+from backend.errors import NotFound
+from backend.models import BotCard, Employee
+from backend.services.tokens import actor_of
+from bot.cards import Card, load_card
+from bot.texts import Texts
+
+log = logging.getLogger("viza.bot")
+
+
+async def send_card(bot: Bot, db: Database, employee_id: int, chat_id: int, card: Card) -> None:
+    message = await bot.send_message(chat_id, card.text, reply_markup=card.markup())
+    async with db.session() as session:
+        session.add(BotCard(request_id=card.request.id, employee_id=employee_id, chat_id=chat_id,
+                            message_id=message.message_id, live=card.live, rendered=card.fingerprint()))
+        await session.commit()
+
+
+async def edit_card(bot: Bot, db: Database, chat_id: int, message_id: int, card: Card, *,
+                    employee_id: int) -> None:
+    """Show ``card`` in an existing message and remember what it shows."""
+    async with db.session() as session:
+        row = await session.scalar(select(BotCard).where(BotCard.chat_id == chat_id, BotCard.message_id == message_id))
+        if row is not None and row.rendered == card.fingerprint():
+            return
+        try:
+            await bot.edit_message_text(text=card.text, chat_id=chat_id, message_id=message_id,
+                                        reply_markup=card.markup())
+        except TelegramBadRequest as error:
+            if "message is not modified" not in error.message:
+                raise
+        if row is None:
+            row = BotCard(request_id=card.request.id, employee_id=employee_id, chat_id=chat_id, message_id=message_id)
+            session.add(row)
+        row.rendered, row.live = card.fingerprint(), card.live
+        await session.commit()
+
+
+async def refresh_cards(bot: Bot, db: Database, request_id: int) -> int:
+    """Edit every live card of the request to what its holder should see now; returns edits made."""
+    edits = 0
+    async with db.session() as session:
+        rows = (await session.scalars(select(BotCard).where(BotCard.request_id == request_id,
+                                                            BotCard.live.is_(True)))).all()
+        for row in rows:
+            employee = await session.get(Employee, row.employee_id)
+            t = Texts(employee.language)
+            try:
+                card = await load_card(session, actor_of(employee), request_id, t)
+            except NotFound:  # no longer theirs to see
+                row.live = False
+                continue
+            if card.fingerprint() == row.rendered:
+                continue
+            try:
+                await bot.edit_message_text(text=card.text, chat_id=row.chat_id, message_id=row.message_id,
+                                            reply_markup=card.markup())
+                edits += 1
+            except TelegramBadRequest as error:
+                if "not modified" not in error.message:
+                    log.warning("card %s in chat %s: %s", row.message_id, row.chat_id, error.message)
+                    row.live = "not found" not in error.message and row.live
+            row.rendered, row.live = card.fingerprint(), card.live and row.live
+        await session.commit()
+    return edits

@@ -1,0 +1,116 @@
+"""The request card: what one person sees about a request in chat, and the buttons they may press.
+
+The same card serves the approver, the initiator and the accountant; which buttons it has
+comes from the core's ``available_actions`` for that viewer, so the chat never offers what
+the rules would refuse. A card with no buttons left is final and stops following the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.models import Attachment, Employee, LegalEntity, PaymentRequest, RequestType
+from backend.services.payment_requests import get_visible
+from backend.services.views import detail
+from backend.workflows.actors import Actor
+from bot.keyboards.callbacks import RequestCb
+from bot.texts import Texts
+
+STAGE_MARK = {"approved": "✅", "rejected": "❌", "returned": "↩️", "active": "⏳", "waiting": "▫️", "void": "▪️"}
+TASK_MARK = {"approved": "✅", "rejected": "❌", "returned": "↩️", "pending": "⏳", "waiting": "▫️", "void": "▪️"}
+# Buttons in the order they appear, two to a row; the core's action name → (callback code, text key).
+BUTTONS = (
+    ("approve", "ap", "btn.approve"), ("reject", "rj", "btn.reject"),
+    ("return", "rt", "btn.return"), ("comment", "cm", "btn.comment"),
+    ("add_approver", "aa", "btn.add_approver"),
+    ("mark_paid", "pd", "btn.mark_paid"), ("close", "cl", "btn.close"),
+    ("update", "ed", "btn.edit"), ("submit", "sb", "btn.resubmit"), ("cancel", "cn", "btn.cancel_request"),
+)
+# Actions that make a card worth keeping live; commenting alone does not.
+WORKING = {"approve", "reject", "return", "add_approver", "mark_paid", "close", "update", "submit"}
+
+
+@dataclass
+class Card:
+    request: PaymentRequest
+    text: str
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (action, text)
+    has_files: bool = False
+    files_text: str = ""
+
+    @property
+    def live(self) -> bool:
+        return bool(self.buttons)
+
+    def markup(self) -> InlineKeyboardMarkup | None:
+        rows: list[list[InlineKeyboardButton]] = []
+        pending: list[InlineKeyboardButton] = []
+        for code, text in self.buttons:
+            pending.append(InlineKeyboardButton(
+                text=text, callback_data=RequestCb(act=code, id=self.request.id, v=self.request.version).pack()))
+            if len(pending) == 2:
+                rows.append(pending)
+                pending = []
+        if pending:
+            rows.append(pending)
+        if self.has_files and self.buttons:
+            rows.append([InlineKeyboardButton(text=self.files_text, callback_data=RequestCb(
+                act="fl", id=self.request.id, v=self.request.version).pack())])
+        return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+    def fingerprint(self) -> str:
+        """What the message shows; an edit to the same thing is skipped (Telegram would refuse it)."""
+        markup = self.markup()
+        return self.text + "\n" + (markup.model_dump_json() if markup else "")
+
+
+async def load_card(session: AsyncSession, actor: Actor, request_id: int, t: Texts) -> Card:
+    request = await get_visible(session, actor, request_id)
+    data = await detail(session, actor, request)
+    ids = {request.initiator_id} | {task[k] for s in data["stages"] for task in s["tasks"]
+                                    for k in ("approver_id", "assignee_id", "decided_by_id") if task[k]}
+    names = dict((await session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(ids)))).all())
+    entity = await session.get(LegalEntity, request.legal_entity_id)
+    request_type = await session.get(RequestType, request.request_type_id)
+    files = (await session.scalars(select(Attachment.filename).where(Attachment.request_id == request.id)
+                                   .order_by(Attachment.id))).all()
+    lines = [
+        t("card.title", number=request.number, status=t.status(request.status)),
+        t("card.parties", payer=entity.name, contractor=request.contractor_name, inn=request.contractor_inn),
+        t("card.money", amount=t.money(request.amount, request.currency), pay_by=t.day(request.pay_by)),
+        t("card.purpose", purpose=request.purpose),
+        t("card.meta", type=request_type.name_ru if t.lang == "ru" else request_type.name_en,
+          initiator=names.get(request.initiator_id, "—")),
+    ]
+    if request.paid_on:
+        lines.append(t("card.paid_on", day=t.day(request.paid_on)))
+    for flag in request.flags or []:
+        key = f"flag.{flag['code']}"
+        if t.has(key):
+            lines.append("⚠️ " + t(key))
+    if data["stages"]:
+        lines.append(t("card.route"))
+        for stage in data["stages"]:
+            people = []
+            for task in stage["tasks"]:
+                if task["status"] == "void" and not task["decided_by_id"]:
+                    continue
+                who = names.get(task["decided_by_id"] or task["assignee_id"], "—")
+                if task["assignee_id"] != task["approver_id"] and not task["decided_by_id"]:
+                    who = t("card.instead_of", deputy=who, approver=names.get(task["approver_id"], "—"))
+                note = f" «{task['comment']}»" if task["comment"] and not task["comment"].startswith("auto:") else ""
+                people.append(f"{TASK_MARK.get(task['status'], '')}{who}{note}")
+            lines.append(f"{STAGE_MARK.get(stage['status'], '')} {stage['position']}. {stage['name']}: "
+                         + ", ".join(people))
+    if files:
+        lines.append(t("card.files", files=", ".join(files)))
+    allowed = set(data["available_actions"])
+    buttons: list[tuple[str, str]] = []
+    if allowed & WORKING:
+        buttons = [(code, t(key)) for action, code, key in BUTTONS if action in allowed]
+    return Card(request=request, text="\n".join(lines), buttons=buttons, has_files=bool(files),
+                files_text=t("btn.files"))
