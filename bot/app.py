@@ -15,6 +15,7 @@ from backend.db import Database
 from backend.services.attachments import FileStore
 from backend.settings import Settings
 from bot.delivery import OutboxDelivery
+from bot.flood import RetryAfter
 from bot.handlers import build_router
 from bot.middlewares import AfterUpdate, IdentityMiddleware
 from bot.storage import SqlStorage
@@ -27,6 +28,7 @@ COMMANDS = ("new", "inbox", "my", "pay", "help", "cancel")
 
 def make_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+    session.middleware(RetryAfter())
     return Bot(settings.telegram_token, session=session)
 
 

@@ -16,7 +16,11 @@ def build_router() -> Router:
     for observer in (root.message, root.callback_query):
         observer.middleware(DomainErrors())
     # Commands first, so /my or /help work in the middle of a dialog without ending it.
-    members.include_routers(start.commands, lists.router, decisions.router, accounting.router,
-                            new_request.router, start.fallback)
+    leaves = (start.commands, lists.router, decisions.router, accounting.router, new_request.router, start.fallback)
+    for leaf in (*leaves, start.onboarding):
+        # The handler modules' routers are module-level; a second bot in the same process (tests,
+        # benchmarks) attaches them again. aiogram refuses a second parent, so release the first.
+        leaf._parent_router = None
+    members.include_routers(*leaves)
     root.include_routers(start.onboarding, members)
     return root

@@ -1,0 +1,110 @@
+"""End-to-end harness: `viza serve`'s app on a real port, its bot talking to the fake Bot API.
+
+Each person of the test company is a Telegram user bound to their employee; they say /start
+first, as a real person would (the bot cannot write to someone who never wrote to it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from backend.api.app import create_app
+from backend.db import Database
+from backend.models import Employee
+from backend.settings import Settings
+from sandbox.telegram import FakeTelegram, FakeUser, RateLimits
+from tests.factories import Company, setup_company
+
+WEBHOOK_SECRET = "test-secret_123"
+# People type slower than tests: a larger per-chat burst keeps dialog tests quick. The
+# flood-control tests use Telegram's own numbers.
+TEST_LIMITS = RateLimits(private_burst=30)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Viza:
+    tg: FakeTelegram
+    db: Database
+    settings: Settings
+    company: Company
+    base_url: str
+    users: dict[str, FakeUser] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> FakeUser:
+        return self.users[name]
+
+    async def bind(self, *names: str) -> None:
+        """Bind each person's Telegram account (as an accepted invite would) and say /start."""
+        async with self.db.session() as session:
+            for name in names:
+                employee = await session.get(Employee, self.company.people[name].id)
+                employee.telegram_user_id = self.users[name].id
+            await session.commit()
+        for name in names:
+            await self.users[name].send("/start")
+            await self.users[name].wait_bot_message()
+
+    async def employee(self, name: str) -> Employee:
+        async with self.db.session() as session:
+            return await session.scalar(select(Employee).where(Employee.id == self.company.people[name].id))
+
+
+async def start_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str) -> tuple[uvicorn.Server, asyncio.Task, Settings, str]:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        data_dir=tmp_path / "data", load_default_routes=False, telegram_token=tg.token,
+        telegram_api_url=tg.base_url, telegram_mode=mode, public_url=base_url, webhook_secret=WEBHOOK_SECRET,
+    )
+    app = create_app(settings=settings, db=db)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if task.done():
+        task.result()
+    assert server.started, "viza did not start"
+    return server, task, settings, base_url
+
+
+async def stop_viza(server: uvicorn.Server, task: asyncio.Task) -> None:
+    server.should_exit = True
+    await asyncio.wait_for(task, timeout=10)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(limits=TEST_LIMITS) as fake:
+        yield fake
+
+
+PEOPLE = ("manager", "north_head", "cfo", "accountant", "director", "head", "deputy", "admin", "outsider",
+          "manager2", "accountant2")
+
+
+@pytest.fixture(params=["polling"])
+async def viza(request, db, tmp_path, tg) -> AsyncIterator[Viza]:
+    company = await setup_company(db)
+    server, task, settings, base_url = await start_viza(db, tmp_path, tg, request.param)
+    world = Viza(tg=tg, db=db, settings=settings, company=company, base_url=base_url)
+    for index, name in enumerate(PEOPLE):
+        world.users[name] = tg.user(7000 + index, company.people[name].full_name.split()[0], language_code="ru")
+    try:
+        yield world
+    finally:
+        await stop_viza(server, task)
