@@ -108,3 +108,28 @@ async def viza(request, db, tmp_path, tg) -> AsyncIterator[Viza]:
         yield world
     finally:
         await stop_viza(server, task)
+
+
+async def submitted_request(viza: Viza, who: str = "manager", **overrides) -> int:
+    """A request created and submitted through the core (the dialog has its own tests)."""
+    from backend.services.payment_requests import act
+    from backend.workflows.lifecycle import Action
+    from tests.factories import new_request
+
+    request_id = await new_request(viza.db, viza.company, who, **overrides)
+    async with viza.db.session() as session:
+        await act(session, viza.company.actor(who), request_id, Action.SUBMIT)
+        await session.commit()
+    return request_id
+
+
+async def card_of(viza: Viza, who: str, *, button: str = "✅ Согласовать", timeout: float = 5.0):
+    """The newest card in someone's chat that has ``button``."""
+    user = viza[who]
+    return await viza.tg.wait_for(
+        lambda: next((m for m in reversed(user.chat.bot_messages) if button in m.button_texts), None),
+        timeout=timeout, message=f"no card with {button!r} for {who}")
+
+
+def texts_of(viza: Viza, who: str) -> str:
+    return "\n".join(m.text or m.caption or "" for m in viza[who].chat.bot_messages)
