@@ -5,6 +5,7 @@ The same models and migrations serve SQLite (embedded default) and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -87,6 +88,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = make_sessionmaker(self.engine)
+        self._writer: asyncio.Lock | None = None
 
     @property
     def dialect(self) -> str:
@@ -96,6 +98,24 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def one_writer(self) -> AsyncIterator[None]:
+        """On SQLite, let one use case at a time run its transaction.
+
+        SQLite has a single writer anyway; a transaction that finds the file locked waits in
+        SQLite's busy handler (sleeps of up to 100 ms) or fails on a stale snapshot and is
+        retried. Queueing here instead is first come, first served and costs no sleeps: with
+        8 concurrent approvals through the bot the p99 went from 0.7–2.1 s to 0.2 s (benchmarks/bot_taps.py).
+        PostgreSQL runs transactions side by side.
+        """
+        if self.dialect != "sqlite":
+            yield
+            return
+        if self._writer is None:
+            self._writer = asyncio.Lock()
+        async with self._writer:
+            yield
 
     async def dispose(self) -> None:
         await self.engine.dispose()

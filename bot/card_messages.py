@@ -7,7 +7,8 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
 from backend.errors import NotFound
@@ -27,24 +28,44 @@ async def send_card(bot: Bot, db: Database, employee_id: int, chat_id: int, card
         await session.commit()
 
 
+async def record_card(session: AsyncSession, *, chat_id: int, message_id: int, card: Card, employee_id: int) -> bool:
+    """Remember, in the caller's transaction, what the message is about to show; False when it
+    shows exactly that already (no edit needed)."""
+    row = await session.scalar(select(BotCard).where(BotCard.chat_id == chat_id, BotCard.message_id == message_id))
+    if row is not None and row.rendered == card.fingerprint() and row.live == card.live:
+        return False
+    if row is None:
+        row = BotCard(request_id=card.request.id, employee_id=employee_id, chat_id=chat_id, message_id=message_id)
+        session.add(row)
+    row.rendered, row.live = card.fingerprint(), card.live
+    return True
+
+
+async def show_card(bot: Bot, db: Database, chat_id: int, message_id: int, card: Card) -> None:
+    """Edit the message to ``card`` (already recorded). If Telegram refuses, forget what was
+    recorded, so the next refresh tries again."""
+    try:
+        await bot.edit_message_text(text=card.text, chat_id=chat_id, message_id=message_id,
+                                    reply_markup=card.markup())
+    except TelegramBadRequest as error:
+        if "message is not modified" in error.message:
+            return
+        async with db.session() as session:
+            await session.execute(update(BotCard).where(BotCard.chat_id == chat_id, BotCard.message_id == message_id)
+                                  .values(rendered=""))
+            await session.commit()
+        raise
+
+
 async def edit_card(bot: Bot, db: Database, chat_id: int, message_id: int, card: Card, *,
                     employee_id: int) -> None:
     """Show ``card`` in an existing message and remember what it shows."""
     async with db.session() as session:
-        row = await session.scalar(select(BotCard).where(BotCard.chat_id == chat_id, BotCard.message_id == message_id))
-        if row is not None and row.rendered == card.fingerprint():
-            return
-        try:
-            await bot.edit_message_text(text=card.text, chat_id=chat_id, message_id=message_id,
-                                        reply_markup=card.markup())
-        except TelegramBadRequest as error:
-            if "message is not modified" not in error.message:
-                raise
-        if row is None:
-            row = BotCard(request_id=card.request.id, employee_id=employee_id, chat_id=chat_id, message_id=message_id)
-            session.add(row)
-        row.rendered, row.live = card.fingerprint(), card.live
+        changed = await record_card(session, chat_id=chat_id, message_id=message_id, card=card,
+                                    employee_id=employee_id)
         await session.commit()
+    if changed:
+        await show_card(bot, db, chat_id, message_id, card)
 
 
 async def refresh_cards(bot: Bot, db: Database, request_id: int) -> int:

@@ -74,17 +74,18 @@ async def load_card(session: AsyncSession, actor: Actor, request_id: int, t: Tex
     ids = {request.initiator_id} | {task[k] for s in data["stages"] for task in s["tasks"]
                                     for k in ("approver_id", "assignee_id", "decided_by_id") if task[k]}
     names = dict((await session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(ids)))).all())
-    entity = await session.get(LegalEntity, request.legal_entity_id)
-    request_type = await session.get(RequestType, request.request_type_id)
+    # Names only: loading the rows would bring their bank accounts and routes along.
+    payer = await session.scalar(select(LegalEntity.name).where(LegalEntity.id == request.legal_entity_id))
+    type_name = await session.scalar(select(RequestType.name_ru if t.lang == "ru" else RequestType.name_en)
+                                     .where(RequestType.id == request.request_type_id))
     files = (await session.scalars(select(Attachment.filename).where(Attachment.request_id == request.id)
                                    .order_by(Attachment.id))).all()
     lines = [
         t("card.title", number=request.number, status=t.status(request.status)),
-        t("card.parties", payer=entity.name, contractor=request.contractor_name, inn=request.contractor_inn),
+        t("card.parties", payer=payer, contractor=request.contractor_name, inn=request.contractor_inn),
         t("card.money", amount=t.money(request.amount, request.currency), pay_by=t.day(request.pay_by)),
         t("card.purpose", purpose=request.purpose),
-        t("card.meta", type=request_type.name_ru if t.lang == "ru" else request_type.name_en,
-          initiator=names.get(request.initiator_id, "—")),
+        t("card.meta", type=type_name, initiator=names.get(request.initiator_id, "—")),
     ]
     if request.paid_on:
         lines.append(t("card.paid_on", day=t.day(request.paid_on)))

@@ -35,7 +35,7 @@ async def in_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[
     decided") instead of a lost update.
     """
     for attempt in range(1, attempts + 1):
-        async with db.sessions() as session:
+        async with db.one_writer(), db.sessions() as session:
             try:
                 result = await work(session)
                 await session.commit()

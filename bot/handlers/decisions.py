@@ -19,7 +19,7 @@ from backend.services.attachments import FileStore, list_attachments
 from backend.services.company.employees import list_employees
 from backend.services.core import Core
 from backend.workflows.lifecycle import Action
-from bot.card_messages import edit_card, send_card
+from bot.card_messages import edit_card, record_card, send_card, show_card
 from bot.cards import load_card
 from bot.keyboards.callbacks import ApproverCb, CancelCb, RequestCb
 from bot.states import Decision
@@ -38,16 +38,20 @@ async def decide(bot: Bot, db: Database, core: Core, t: Texts, request_id: int, 
                  *, chat_id: int, message_id: int | None, comment: str = "", **data) -> str:
     """Take ``action`` on the request, redraw the card it came from, and say what happened.
 
-    The decision and the card's new content are read in one transaction; the card is edited
-    right away for the person who tapped, and every other card follows through the outbox.
+    The decision, the card's new content and the record of what the card will show are one
+    transaction; the card is edited right after it for the person who tapped, and every other
+    card follows through the outbox.
     """
     async def work(session):
         outcome = await service.act(session, core.actor, request_id, action, comment=comment,
                                     expected_version=version, **data)
-        return outcome.changed, await load_card(session, core.actor, request_id, t)
+        card = await load_card(session, core.actor, request_id, t)
+        edit = message_id is not None and await record_card(
+            session, chat_id=chat_id, message_id=message_id, card=card, employee_id=core.actor.employee_id)
+        return outcome.changed, card, edit
 
     try:
-        changed, card = await core.run(work)
+        changed, card, edit = await core.run(work)
     except Conflict as error:
         if error.code != "request.stale_version":
             raise
@@ -55,8 +59,8 @@ async def decide(bot: Bot, db: Database, core: Core, t: Texts, request_id: int, 
         if message_id is not None:
             await edit_card(bot, db, chat_id, message_id, card, employee_id=core.actor.employee_id)
         return t("card.stale")
-    if message_id is not None:
-        await edit_card(bot, db, chat_id, message_id, card, employee_id=core.actor.employee_id)
+    if edit:
+        await show_card(bot, db, chat_id, message_id, card)
     return t(DONE_KEY[action]) if changed else t("done.already")
 
 

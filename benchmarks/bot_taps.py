@@ -1,0 +1,211 @@
+"""Approval taps per second through the bot, end to end, against the fake Bot API.
+
+    python -m benchmarks.bot_taps [--requests 1500] [--concurrency 1 8 32]
+
+A tap is a callback_query update POSTed to ``viza serve``'s webhook (a separate process, on
+SQLite, as the embedded default runs); it is done when the webhook answers, by which time the
+decision is committed, the callback answered and the card edited through the fake Bot API.
+The same taps go to a bare aiogram bot (benchmarks/bare_bot.py: answer + edit, nothing else)
+behind the same kind of endpoint, and the table reports the ratio. The outbox worker of
+``viza serve`` runs during the taps (notices and card refreshes compete for the same CPU), as
+in production. The fake's flood limits are off: we measure our throughput, not Telegram's.
+Load, the fake and both bots all run on 127.0.0.1 of this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from backend.db import Database
+from backend.migrate import upgrade
+from backend.models import Employee, HistoryEvent
+from backend.services.payment_requests import act
+from backend.services.request_types import StageIn, replace_route
+from backend.workflows.lifecycle import Action
+from benchmarks.common import RESULTS, machine_info, percentile
+from sandbox.telegram import FakeTelegram, RateLimits
+from sandbox.telegram.records import CallbackQueryRecord
+from tests.factories import make_company, new_request
+
+TOKEN = "424242:BENCH"
+SECRET = "bench-secret"
+APPROVER_TG = 555_001
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def prepare(data_dir: Path, count: int) -> None:
+    """A company whose tax requests go to the CFO alone; ``count`` of them pending."""
+    url = f"sqlite+aiosqlite:///{data_dir / 'viza.sqlite3'}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(url)
+    db = Database(url)
+    async with db.session() as session:
+        company = await make_company(session)
+        await replace_route(session, company.types["taxes"].id, [StageIn.model_validate(
+            {"name": "CFO", "approvers": {"kind": "people", "employee_ids": [company.people["cfo"].id]}})])
+        cfo = await session.get(Employee, company.people["cfo"].id)
+        cfo.telegram_user_id = APPROVER_TG
+        await session.commit()
+    for _ in range(count):
+        rid = await new_request(db, company, request_type_id=company.types["taxes"].id)
+        async with db.session() as session:
+            await act(session, company.actor("manager"), rid, Action.SUBMIT)
+            await session.commit()
+    await db.dispose()
+
+
+async def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def tap_update(tg: FakeTelegram, message, data: str, update_id: int) -> dict:
+    """A callback_query update the fake knows about (so answerCallbackQuery succeeds)."""
+    state = tg.state
+    user = state.users[APPROVER_TG]
+    query_id = state.new_query_id()
+    state.callback_queries[query_id] = CallbackQueryRecord(query_id, user, message, data)
+    return {"update_id": update_id, "callback_query": {
+        "id": query_id, "from": user.to_api(), "message": message.to_api(), "chat_instance": "1", "data": data}}
+
+
+async def fire(url: str, updates: list[dict], concurrency: int) -> tuple[float, list[float], int]:
+    queue = list(reversed(updates))
+    latencies: list[float] = []
+    failures = 0
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while queue:
+            update = queue.pop()
+            started = time.perf_counter()
+            response = await http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            latencies.append((time.perf_counter() - started) * 1000)
+            failures += response.status_code != 200
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return wall, latencies, failures
+
+
+async def run(requests: int, levels: list[int]) -> list[dict]:
+    rows = []
+    per_level = requests // len(levels)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        await prepare(data_dir, per_level * len(levels))
+        async with FakeTelegram(token=TOKEN, limits=RateLimits.off()) as tg:
+            tg.user(APPROVER_TG, "CFO", language_code="ru", started=True)
+            viza_port, bare_port = free_port(), free_port()
+            env = {**os.environ, "VIZA_DATA_DIR": str(data_dir), "VIZA_TELEGRAM_TOKEN": TOKEN,
+                   "VIZA_TELEGRAM_API_URL": tg.base_url, "VIZA_TELEGRAM_MODE": "webhook",
+                   "VIZA_PUBLIC_URL": f"http://127.0.0.1:{viza_port}", "VIZA_WEBHOOK_SECRET": SECRET,
+                   "VIZA_LOAD_DEFAULT_ROUTES": "false"}
+            env.pop("VIZA_DATABASE_URL", None)
+            viza = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(viza_port)],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            bare = subprocess.Popen([sys.executable, "-m", "benchmarks.bare_bot", "--port", str(bare_port),
+                                     "--api", tg.base_url, "--token", TOKEN, "--secret", SECRET],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                await wait_http(f"http://127.0.0.1:{viza_port}/healthz")
+                await wait_http(f"http://127.0.0.1:{bare_port}/healthz")
+                chat = tg.chat(APPROVER_TG)
+                total = per_level * len(levels)
+                await tg.wait_for(lambda: len([m for m in chat.bot_messages if m.buttons]) >= total, timeout=600,
+                                  message="the approver's cards did not all arrive")
+                cards = [m for m in chat.bot_messages if m.buttons][:total]
+                update_id = 10_000_000
+                for index, level in enumerate(levels):
+                    batch = cards[index * per_level:(index + 1) * per_level]
+                    for name, port, pick in (("viza", viza_port, lambda m: m.buttons[0][0][1]),
+                                             ("bare aiogram", bare_port, lambda m: "bare:" + str(m.message_id))):
+                        updates = []
+                        for message in batch:
+                            update_id += 1
+                            updates.append(tap_update(tg, message, pick(message), update_id))
+                        wall, latencies, failures = await fire(
+                            f"http://127.0.0.1:{port}/telegram/webhook", updates, level)
+                        rows.append({"bot": name, "concurrency": level, "taps": len(updates),
+                                     "taps_per_s": len(updates) / wall, "p50_ms": statistics.median(latencies),
+                                     "p99_ms": percentile(latencies, 99), "failures": failures})
+                        print(f"{name:13} c={level:<3} {rows[-1]['taps_per_s']:7.1f} taps/s  "
+                              f"p50 {rows[-1]['p50_ms']:6.1f} ms  p99 {rows[-1]['p99_ms']:6.1f} ms  "
+                              f"failures {failures}", flush=True)
+                db = Database(f"sqlite+aiosqlite:///{data_dir / 'viza.sqlite3'}")
+                async with db.session() as session:
+                    approvals = await session.scalar(select(func.count()).select_from(HistoryEvent)
+                                                     .where(HistoryEvent.action == "approve"))
+                await db.dispose()
+                rows.append({"check": "approve events in the registry", "value": approvals, "expected": total})
+            finally:
+                for process in (viza, bare):
+                    process.terminate()
+                    process.wait(timeout=15)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| bot | concurrent taps | taps | taps/s | p50 ms | p99 ms | failures |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if "bot" in r:
+            lines.append(f"| {r['bot']} | {r['concurrency']} | {r['taps']} | {r['taps_per_s']:.1f} | "
+                         f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['failures']} |")
+    by = {(r["bot"], r["concurrency"]): r for r in rows if "bot" in r}
+    lines.append("")
+    lines.append("| concurrent taps | viza / bare aiogram (taps/s) |")
+    lines.append("|---:|---:|")
+    for (bot, level), r in by.items():
+        if bot == "viza" and ("bare aiogram", level) in by:
+            lines.append(f"| {level} | {r['taps_per_s'] / by[('bare aiogram', level)]['taps_per_s']:.2f} |")
+    check = next((r for r in rows if "check" in r), None)
+    if check:
+        lines.append("")
+        lines.append(f"Check: {check['value']} approve events in the registry (expected {check['expected']}).")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    args = parser.parse_args()
+    rows = asyncio.run(run(args.requests, args.concurrency))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bot_taps.json").write_text(json.dumps({"machine": machine_info(), "rows": rows}, indent=1, default=str))
+    print()
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
