@@ -144,8 +144,9 @@ async def send_files(query: CallbackQuery, callback_data: RequestCb, bot: Bot, c
         await service.get_visible(session, core.actor, callback_data.id)
         return await list_attachments(session, callback_data.id)
 
+    attachments = await core.run(files)  # not theirs to see: refused before the query is answered
     await query.answer()
-    for attachment in await core.run(files):
+    for attachment in attachments:
         await bot.send_document(query.message.chat.id, BufferedInputFile(store.read(attachment.sha256),
                                                                          filename=attachment.filename),
                                 caption=t(f"file.{attachment.kind}"))

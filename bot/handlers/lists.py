@@ -73,10 +73,10 @@ async def render_queue(core: Core, t: Texts, period: str, page_number: int) -> t
         raise Forbidden("forbidden.not_accountant")
     page = await core.run(lambda s: payment_queue(s, core.actor, period, page=page_number))
     tabs = [InlineKeyboardButton(text=("• " if p == period else "") + t(f"pay.{p}"),
-                                 callback_data=PageCb(list=f"pay:{p}", page=0).pack()) for p in PERIODS]
+                                 callback_data=PageCb(list=f"pay-{p}", page=0).pack()) for p in PERIODS]
     lines = [t("pay.title", period=t(f"pay.{period}"), total=page.total)]
     lines += [_line(t, r, status=False) for r in page.items] or [t("pay.empty")]
-    return "\n".join(lines), [tabs, _pager(f"pay:{period}", page)]
+    return "\n".join(lines), [tabs, _pager(f"pay-{period}", page)]
 
 
 @router.message(Command("pay"))
@@ -183,7 +183,7 @@ async def turn_page(query: CallbackQuery, callback_data: PageCb, state: FSMConte
     elif name == "inbox":
         selected = (await state.get_data()).get("inbox") or {}
         text, rows = await render_inbox(core, t, callback_data.page, selected)
-    elif name.startswith("pay:") and name[4:] in PERIODS:
+    elif name.startswith("pay-") and name[4:] in PERIODS:
         text, rows = await render_queue(core, t, name[4:], callback_data.page)
     else:
         await query.answer(t("button.unknown"))

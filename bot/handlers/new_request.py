@@ -41,6 +41,7 @@ ORDER = ("type", "entity", "inn", "name", "kpp", "bik", "account", "amount", "pa
 CONTRACTOR = ("inn", "name", "kpp", "bik", "account")
 EDITABLE_FIELDS = ("type", "entity", "inn", "amount", "pay_by", "purpose", "file")
 CURRENCIES = ("RUB", "USD", "EUR", "CNY")
+CURRENCY_WORDS = {"₽": "RUB", "РУБ": "RUB", "Р": "RUB", "$": "USD", "€": "EUR", "¥": "CNY"}
 FIELDS = ("request_type_id", "legal_entity_id", "contractor_inn", "contractor_kpp", "contractor_name", "bik",
           "account", "corr_account", "bank_name", "amount", "currency", "pay_by", "purpose")
 
@@ -265,8 +266,11 @@ async def _account(text: str, data: dict[str, Any], core: Core) -> dict[str, Any
 async def _amount(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
     words = text.replace("\u00a0", " ").split()
     currency = data.get("currency", "RUB")
-    if words and words[-1].isalpha():  # "1500 USD", "1 500,50 eur"
-        currency = check_currency({"₽": "RUB", "РУБ": "RUB"}.get(words[-1].upper(), words[-1]))
+    # "1500 USD", "1 500,50 eur", "1500 ₽", "1500 руб.": a currency only after digits, so "abc" or
+    # "две тысячи" is a bad amount, not an unknown currency.
+    word = words[-1].upper().rstrip(".") if any(ch.isdigit() for ch in "".join(words[:-1])) else ""
+    if word in CURRENCY_WORDS or word.isalpha():
+        currency = check_currency(CURRENCY_WORDS.get(word, word))
         words = words[:-1]
     minor = parse_amount(" ".join(words))
     return {"amount": _minor_to_text(minor), "currency": currency}

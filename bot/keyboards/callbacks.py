@@ -36,7 +36,7 @@ class CalendarCb(CallbackData, prefix="c"):
 
 
 class PageCb(CallbackData, prefix="p"):
-    """Page buttons of a list (``my``, ``inbox``, ``pay:today`` …)."""
+    """Page buttons of a list (``my``, ``inbox``, ``pay-today`` …; a value may not hold ``:``, the separator)."""
 
     list: str
     page: int

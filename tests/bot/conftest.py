@@ -133,3 +133,56 @@ async def card_of(viza: Viza, who: str, *, button: str = "✅ Согласова
 
 def texts_of(viza: Viza, who: str) -> str:
     return "\n".join(m.text or m.caption or "" for m in viza[who].chat.bot_messages)
+
+
+# --- variants: a viza that can be restarted, and one under Telegram's own flood limits -------------
+
+@dataclass
+class RestartableViza(Viza):
+    """A ``Viza`` that keeps its server, so a test can stop and start the service (a deploy)."""
+
+    tmp_path: object = None
+    mode: str = "polling"
+    server: uvicorn.Server | None = None
+    task: asyncio.Task | None = None
+
+    async def restart(self) -> None:
+        """Stop the service and start it again on the same database and the same fake Telegram."""
+        await stop_viza(self.server, self.task)
+        self.server, self.task, self.settings, self.base_url = await start_viza(self.db, self.tmp_path, self.tg,
+                                                                              self.mode)
+
+
+async def _running_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str = "polling") -> RestartableViza:
+    company = await setup_company(db)
+    server, task, settings, base_url = await start_viza(db, tmp_path, tg, mode)
+    world = RestartableViza(tg=tg, db=db, settings=settings, company=company, base_url=base_url,
+                            tmp_path=tmp_path, mode=mode, server=server, task=task)
+    for index, name in enumerate(PEOPLE):
+        world.users[name] = tg.user(7000 + index, company.people[name].full_name.split()[0], language_code="ru")
+    return world
+
+
+@pytest.fixture
+async def restartable_viza(db, tmp_path, tg) -> AsyncIterator[RestartableViza]:
+    world = await _running_viza(db, tmp_path, tg)
+    try:
+        yield world
+    finally:
+        await stop_viza(world.server, world.task)
+
+
+@pytest.fixture
+async def tg_real_limits() -> AsyncIterator[FakeTelegram]:
+    """The fake with Telegram's documented limits (``RateLimits()``: 1 message/s per chat, burst 3)."""
+    async with FakeTelegram(limits=RateLimits()) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def viza_real_limits(db, tmp_path, tg_real_limits) -> AsyncIterator[RestartableViza]:
+    world = await _running_viza(db, tmp_path, tg_real_limits)
+    try:
+        yield world
+    finally:
+        await stop_viza(world.server, world.task)

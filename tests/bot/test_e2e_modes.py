@@ -1,0 +1,95 @@
+"""How updates reach the bot: a webhook that only Telegram (holding the secret) may call, and
+Telegram's flood control that slows replies down but must not lose them."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from backend.models import HistoryEvent, PaymentRequest
+from tests.bot.conftest import WEBHOOK_SECRET, RestartableViza, Viza, card_of, submitted_request
+
+HOOK = "/telegram/webhook"
+
+
+def message_update(update_id: int, user_id: int, text: str) -> dict:
+    person = {"id": user_id, "is_bot": False, "first_name": "Иванов", "language_code": "ru"}
+    message = {"message_id": 10_000 + update_id, "date": int(time.time()), "text": text,
+               "chat": {"id": user_id, "type": "private", "first_name": "Иванов"}, "from": person}
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def sent_to(viza: Viza, chat_id: int) -> list[str]:
+    return [c["text"] for c in viza.tg.calls_to("sendMessage") if c.get("chat_id") == chat_id]
+
+
+@pytest.mark.parametrize("viza", ["webhook"], indirect=True)
+async def test_webhook_refuses_updates_without_the_secret(viza: Viza):
+    hooks = viza.tg.calls_to("setWebhook")
+    assert hooks and hooks[-1]["url"] == viza.base_url + HOOK
+    assert hooks[-1]["secret_token"] == WEBHOOK_SECRET
+    assert viza.tg.webhook.secret_token == WEBHOOK_SECRET
+    await viza.bind("manager", "north_head")
+    manager = viza["manager"]
+
+    # Through Telegram (the fake sends the secret): /help answers.
+    sent = await manager.send("/help")
+    assert "Что я умею" in (await manager.wait_bot_message(since=sent)).text
+
+    # Straight to the webhook: without the secret, or with another one, nothing is done.
+    request_id = await submitted_request(viza)
+    card = await card_of(viza, "north_head")
+    approve = next(d for t, d in (b for row in card.buttons for b in row) if t == "✅ Согласовать")
+    forged_tap = {"update_id": 900_001, "callback_query": {
+        "id": "900001", "chat_instance": "1", "data": approve, "message": card.to_api(),
+        "from": {"id": viza["north_head"].id, "is_bot": False, "first_name": "Сидоров"}}}
+    before = len(sent_to(viza, manager.id))
+    async with httpx.AsyncClient(base_url=viza.base_url) as http:
+        for number, headers in enumerate(({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+                                          {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET + "x"},
+                                          {"X-Telegram-Bot-Api-Secret-Token": ""})):
+            response = await http.post(HOOK, json=message_update(800_000 + number, manager.id, "/help"),
+                                       headers=headers)
+            assert response.status_code == 401, (headers, response.text)
+            response = await http.post(HOOK, json=forged_tap, headers=headers)
+            assert response.status_code == 401, (headers, response.text)
+        await viza.tg.idle(quiet=0.2)
+        assert len(sent_to(viza, manager.id)) == before
+        assert not viza.tg.calls_to("answerCallbackQuery") or all(
+            c["callback_query_id"] != "900001" for c in viza.tg.calls_to("answerCallbackQuery"))
+        async with viza.db.session() as session:
+            assert (await session.get(PaymentRequest, request_id)).status == "pending"
+            assert await session.scalar(select(HistoryEvent).where(HistoryEvent.request_id == request_id,
+                                                                   HistoryEvent.action == "approve")) is None
+
+        # The same update with the right secret is handled: the refusals above were the secret's doing.
+        response = await http.post(HOOK, json=message_update(800_100, manager.id, "/help"),
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+        assert response.status_code == 200
+    await viza.tg.wait_for(lambda: len(sent_to(viza, manager.id)) == before + 1)
+    assert "Что я умею" in sent_to(viza, manager.id)[-1]
+
+
+async def test_webhook_is_off_in_polling_mode(viza: Viza):
+    async with httpx.AsyncClient(base_url=viza.base_url) as http:
+        response = await http.post(HOOK, json=message_update(1, viza["manager"].id, "/help"),
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+    assert response.status_code == 404
+    assert not viza.tg.calls_to("setWebhook")
+
+
+async def test_a_fast_typist_gets_every_reply_under_flood_control(viza_real_limits: RestartableViza):
+    viza = viza_real_limits
+    await viza.bind("manager")
+    manager = viza["manager"]
+    sent = [await manager.send("/help") for _ in range(6)]  # as fast as the client can
+    # The bot waits out each 429 (about 1 s) without calling the API: quiet longer than that means done.
+    await viza.tg.idle(quiet=1.5, timeout=20)
+    assert viza.tg.too_many_requests_by_chat.get(manager.id, 0) >= 1, "the limits were not reached: proves nothing"
+    replies = [m for m in manager.chat.bot_messages if m.seq > sent[0].seq and "Что я умею" in (m.text or "")]
+    assert len(replies) == 6, f"{len(replies)} replies of 6"
