@@ -7,6 +7,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import select
 
 from backend.db import Database
 from backend.errors import DomainError, Forbidden
@@ -161,14 +162,18 @@ async def inbox_approve(query: CallbackQuery, state: FSMContext, bot: Bot, db: D
     if not selected:
         await query.message.edit_reply_markup(reply_markup=None)
         return
+    numbers = dict((await core.run(lambda s: s.execute(
+        select(PaymentRequest.id, PaymentRequest.number).where(PaymentRequest.id.in_([int(i) for i in selected])))
+    )).all())
     report = []
     for request_id, version in selected.items():
+        label = numbers.get(int(request_id), f"#{request_id}")
         try:
             outcome = await core.run(lambda s, rid=int(request_id), v=version: service.act(
                 s, core.actor, rid, Action.APPROVE, expected_version=v))
-            report.append(f"✅ {outcome.request.number}" if outcome.changed else f"▫️ #{request_id}: {t('done.already')}")
+            report.append(f"✅ {label}" if outcome.changed else f"▫️ {label}: {t('done.already')}")
         except DomainError as error:
-            report.append(f"⚠️ #{request_id}: {t.error(error)}")
+            report.append(f"⚠️ {label}: {t.error(error)}")
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(t("inbox.done") + "\n" + "\n".join(report))
 

@@ -152,8 +152,8 @@ async def test_inbox_reports_selected_requests_that_changed_meanwhile(viza: Viza
     yes = await head.tap(confirm, text="✅ Да, согласовать")
     done = await reply(viza, head, yes, "Готово:")
     report = done.text.splitlines()
-    assert report[1].startswith(f"▫️ #{first}") and "ничего не изменилось" in report[1], report
-    assert report[2].startswith(f"⚠️ #{second}"), report
+    assert report[1].startswith(f"▫️ {numbers[first]}") and "ничего не изменилось" in report[1], report
+    assert report[2].startswith(f"⚠️ {numbers[second]}"), report
     assert report[3] == f"✅ {numbers[third]}", report
     assert [len(await events(viza, r, "approve")) for r in (first, second, third)] == [1, 0, 1]
     assert [(await load(viza, r)).status for r in (first, second, third)] == ["pending", "cancelled", "pending"]
