@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, ValidationFailed
 from backend.models import (
     ApprovalTask, Budget, Delegation, HistoryEvent, OutboxMessage, PaymentRequest, RequestType,
@@ -260,6 +261,50 @@ class TestDelegationAndAddedApprovers:
         await act(db, company, "north_head", rid, Action.ADD_APPROVER, employee_id=company.people["head"].id)
         assert (await act(db, company, "north_head", rid, Action.APPROVE)).request.current_stage == 1
         assert (await act(db, company, "head", rid, Action.APPROVE)).request.current_stage == 2
+
+    async def test_a_deputy_still_sees_what_they_decided_so_a_double_tap_changes_nothing(self, db):
+        company = await setup_company(db)
+        rid = await new_request(db, company)
+        await act(db, company, "manager", rid, Action.SUBMIT)  # the task goes to north_head
+        async with db.session() as session:
+            delegation = Delegation(employee_id=company.people["north_head"].id,
+                                    deputy_id=company.people["manager2"].id,
+                                    starts_on=today() - timedelta(days=1), ends_on=today() + timedelta(days=7))
+            session.add(delegation)
+            await session.commit()
+        await act(db, company, "manager2", rid, Action.APPROVE)  # on behalf of north_head
+        # Nothing pending for manager2 now, yet a deputy sees what was asked of the person they
+        # stand in for: the repeat answers "nothing changed", not "not found".
+        again = await act(db, company, "manager2", rid, Action.APPROVE)
+        assert again.changed is False
+        assert [e.action for e in await events(db, rid)].count("approve") == 1
+        async with db.session() as session:
+            (await session.get(Delegation, delegation.id)).cancelled_at = utcnow()
+            await session.commit()
+        with pytest.raises(NotFound):  # back from leave: the deputy sees it no more
+            await act(db, company, "manager2", rid, Action.APPROVE)
+
+    async def test_an_added_approver_asked_again_after_a_return_is_told_through_the_deputy(self, db):
+        company = await setup_company(db)
+        cfo, director = company.people["cfo"].id, company.people["director"].id
+        rid = await new_request(db, company)
+        await act(db, company, "manager", rid, Action.SUBMIT)
+        await act(db, company, "north_head", rid, Action.ADD_APPROVER, employee_id=cfo)  # the CFO is told
+        async with db.session() as session:
+            session.add(Delegation(employee_id=cfo, deputy_id=director,
+                                   starts_on=today() - timedelta(days=1), ends_on=today() + timedelta(days=7)))
+            await session.commit()
+        await act(db, company, "director", rid, Action.RETURN, comment="Уточните")  # for the CFO
+        resumed = await act(db, company, "manager", rid, Action.SUBMIT)  # words unchanged: stage 1 again
+        assert resumed.event.details["resumed_at_stage"] == 1
+        async with db.session() as session:
+            added = await session.scalar(select(ApprovalTask).where(
+                ApprovalTask.request_id == rid, ApprovalTask.approver_id == cfo, ApprovalTask.status == "pending"))
+            told = [(m.payload["recipient_id"], m.payload["event"])
+                    for m in await session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "notify"))
+                    if m.payload["history_id"] == resumed.event.id]
+        assert added.assignee_id == director  # the CFO is still away: the deputy gets it now…
+        assert (director, "task_assigned") in told  # …and is told by the resubmit, not the old add_approver
 
 
 class TestPolicies:

@@ -197,6 +197,11 @@ class World:
                  if d.employee_id == employee_id and d.starts_on <= on <= d.ends_on and d.cancelled_at is None]
         return max(found, key=lambda d: d.id).deputy_id if found else None
 
+    def stands_in_for(self, deputy_id: int, on: date) -> set[int]:
+        """Everyone ``deputy_id`` stands in for on ``on`` (any delegation in force, not only the latest)."""
+        return {d.employee_id for d in self.delegations
+                if d.deputy_id == deputy_id and d.starts_on <= on <= d.ends_on and d.cancelled_at is None}
+
 
 async def read_world(db: Database) -> World:
     async with db.session() as session:
@@ -340,16 +345,23 @@ class LifecycleMachine(RuleBasedStateMachine):
         """PRODUCT §1 visibility: initiators their own; approvers what they were asked about
         (a deputy too, for the approver they stand in for) plus their department subtree;
         accountants approved and later; admins all (and the CFO and the director every
-        submitted request)."""
+        submitted request).
+
+        A deputy sees everything the person they stand in for today was asked about, decided
+        or not — not only the task they may take now: otherwise a deputy who has just decided
+        for someone would lose the request, and their double tap would be "not found" instead
+        of "nothing changed"."""
         roles = self.roles[who]
         submitted = r.status != "draft"
+        standing_in_for = world.stands_in_for(who, today_msk())
         return bool(
             "admin" in roles or who == r.initiator_id
             or (submitted and roles & {"cfo", "director"})
             or ("accountant" in roles and r.status in ACCOUNTING)
             or any(who in (t.approver_id, t.assignee_id) and t.status != "waiting" for t in r.tasks)
             or (submitted and r.department_id in self.heads.get(who, set()))
-            or ("deputy-cannot-see" not in KNOWN_BUGS and self.holding(world, who, r) is not None)
+            or ("deputy-cannot-see" not in KNOWN_BUGS
+                and any(t.approver_id in standing_in_for and t.status != "waiting" for t in r.tasks))
         )
 
     def holding(self, world: World, who: int, r: RequestState, *, strict: bool = True) -> ApprovalTask | None:
@@ -877,8 +889,14 @@ class LifecycleMachine(RuleBasedStateMachine):
                         continue
                     told = (started[0].id, task.assignee_id) in task_told
                 else:
-                    told = any((e.id, task.assignee_id) in task_told for e in r.history
-                               if e.action == "add_approver" and e.details.get("added_approver_id") == task.approver_id)
+                    added = [e for e in r.history if e.action == "add_approver" and e.round == r.round
+                             and e.details.get("added_approver_id") == task.approver_id]
+                    # Told when added; or, when the stage started again after that (a request
+                    # returned by this stage and resubmitted asks its approvers again, maybe
+                    # now through a deputy), by the event that restarted it.
+                    told = any((e.id, task.assignee_id) in task_told for e in added) or (
+                        any(e.id < started[0].id for e in added)
+                        and (started[0].id, task.assignee_id) in task_told)
                 assert told, f"#{r.id} stage {stage.position} waits for {self.names[task.assignee_id]}, " \
                              f"who was not told when it started (event {started[0].id} {started[0].action} by " \
                              f"{self.names.get(started[0].actor_id)})"
