@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.models import Employee, HistoryEvent, PaymentRequest, RequestStage
+from backend.models import Employee, HistoryEvent, PaymentRequest
 from backend.money import format_amount
 from backend.workflows.actors import Actor
-from backend.workflows.engine import parties_of
+from backend.workflows.engine import parties_of, round_stages
 from backend.workflows.lifecycle import Action, Party, Status, actions_available
 
 SUMMARY_FIELDS = (
@@ -32,10 +32,7 @@ def summary(request: PaymentRequest) -> dict[str, Any]:
 async def detail(session: AsyncSession, actor: Actor, request: PaymentRequest) -> dict[str, Any]:
     """The request with its current route and what the caller may do with it now."""
     data = summary(request)
-    stages = (await session.scalars(
-        select(RequestStage).where(RequestStage.request_id == request.id, RequestStage.round == request.round)
-        .order_by(RequestStage.position)
-    )).all()
+    stages = await round_stages(session, request)
     data["stages"] = [
         {
             "position": s.position, "name": s.name, "mode": s.mode, "required_count": s.required_count,

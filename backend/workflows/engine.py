@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput
@@ -147,13 +148,34 @@ async def parties_of(session: AsyncSession, actor: Actor, request: PaymentReques
 
 # --- approval tasks -------------------------------------------------------------------------
 
+ROUND_STAGES = "viza.round_stages"
+
+
+async def round_stages(session: AsyncSession, request: PaymentRequest) -> list[RequestStage]:
+    """The stages of the request's current round, in order, read once per transaction.
+
+    One decision asks "which stage is active?" several times (repeat check, parties, the
+    handler, advancing); the rows are in the session already and change only in memory
+    until the commit, so the list is kept on the session and dropped when the transaction ends.
+    """
+    cache = session.info.setdefault(ROUND_STAGES, {})
+    key = (request.id, request.round)
+    if key not in cache:
+        cache[key] = list(await session.scalars(
+            select(RequestStage).where(RequestStage.request_id == request.id, RequestStage.round == request.round)
+            .order_by(RequestStage.position)
+        ))
+    return cache[key]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_round_stages(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        session.info.pop(ROUND_STAGES, None)
+
+
 async def active_stage(session: AsyncSession, request: PaymentRequest) -> RequestStage | None:
-    return await session.scalar(
-        select(RequestStage).where(
-            RequestStage.request_id == request.id, RequestStage.round == request.round,
-            RequestStage.status == "active",
-        )
-    )
+    return next((s for s in await round_stages(session, request) if s.status == "active"), None)
 
 
 async def actor_task(session: AsyncSession, actor: Actor, request: PaymentRequest, *,
@@ -261,12 +283,7 @@ def _close_stage(step: Step, stage: RequestStage, status: str) -> None:
 
 
 async def _round_stages(step: Step) -> list[RequestStage]:
-    rows = await step.session.scalars(
-        select(RequestStage).where(RequestStage.request_id == step.request.id,
-                                   RequestStage.round == step.request.round)
-        .order_by(RequestStage.position)
-    )
-    return list(rows)
+    return await round_stages(step.session, step.request)
 
 
 async def _advance(step: Step) -> Status:
