@@ -7,8 +7,8 @@ SQLite, as the embedded default runs); it is done when the webhook answers, by w
 decision is committed, the callback answered and the card edited through the fake Bot API.
 The same taps go to a bare aiogram bot (benchmarks/bare_bot.py: answer + edit, nothing else)
 behind the same kind of endpoint, and the table reports the ratio. The outbox worker of
-``viza serve`` runs during the taps (notices and card refreshes compete for the same CPU), as
-in production. The fake's flood limits are off: we measure our throughput, not Telegram's.
+``viza serve`` runs during the taps, as in production: each approval also sends the initiator
+a notice and both accountants a payment card, competing for the same CPU. The fake's flood limits are off: we measure our throughput, not Telegram's.
 Load, the fake and both bots all run on 127.0.0.1 of this machine.
 """
 
@@ -43,6 +43,9 @@ from tests.factories import make_company, new_request
 TOKEN = "424242:BENCH"
 SECRET = "bench-secret"
 APPROVER_TG = 555_001
+# The initiator and the accountants have Telegram too, so each approval really sends its
+# notices (to the initiator, and the payment card to both accountants) while taps go on.
+OTHERS_TG = {"manager": 555_002, "accountant": 555_003, "accountant2": 555_004}
 
 
 def free_port() -> int:
@@ -63,6 +66,8 @@ async def prepare(data_dir: Path, count: int) -> None:
             {"name": "CFO", "approvers": {"kind": "people", "employee_ids": [company.people["cfo"].id]}})])
         cfo = await session.get(Employee, company.people["cfo"].id)
         cfo.telegram_user_id = APPROVER_TG
+        for who, telegram_id in OTHERS_TG.items():
+            (await session.get(Employee, company.people[who].id)).telegram_user_id = telegram_id
         await session.commit()
     for _ in range(count):
         rid = await new_request(db, company, request_type_id=company.types["taxes"].id)
@@ -125,17 +130,21 @@ async def run(requests: int, levels: list[int]) -> list[dict]:
         await prepare(data_dir, per_level * len(levels))
         async with FakeTelegram(token=TOKEN, limits=RateLimits.off()) as tg:
             tg.user(APPROVER_TG, "CFO", language_code="ru", started=True)
+            for who, telegram_id in OTHERS_TG.items():
+                tg.user(telegram_id, who, language_code="ru", started=True)
             viza_port, bare_port = free_port(), free_port()
             env = {**os.environ, "VIZA_DATA_DIR": str(data_dir), "VIZA_TELEGRAM_TOKEN": TOKEN,
                    "VIZA_TELEGRAM_API_URL": tg.base_url, "VIZA_TELEGRAM_MODE": "webhook",
                    "VIZA_PUBLIC_URL": f"http://127.0.0.1:{viza_port}", "VIZA_WEBHOOK_SECRET": SECRET,
                    "VIZA_LOAD_DEFAULT_ROUTES": "false"}
             env.pop("VIZA_DATABASE_URL", None)
+            RESULTS.mkdir(exist_ok=True)
+            viza_log = open(RESULTS / "bot_taps.viza.log", "w")  # noqa: SIM115 — closed with the process
             viza = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(viza_port)],
-                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                    env=env, stdout=viza_log, stderr=subprocess.STDOUT)
             bare = subprocess.Popen([sys.executable, "-m", "benchmarks.bare_bot", "--port", str(bare_port),
                                      "--api", tg.base_url, "--token", TOKEN, "--secret", SECRET],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 await wait_http(f"http://127.0.0.1:{viza_port}/healthz")
                 await wait_http(f"http://127.0.0.1:{bare_port}/healthz")
@@ -170,7 +179,11 @@ async def run(requests: int, levels: list[int]) -> list[dict]:
             finally:
                 for process in (viza, bare):
                     process.terminate()
-                    process.wait(timeout=15)
+                    try:
+                        process.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                viza_log.close()
     return rows
 
 
