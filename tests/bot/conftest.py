@@ -98,16 +98,12 @@ PEOPLE = ("manager", "north_head", "cfo", "accountant", "director", "head", "dep
 
 
 @pytest.fixture(params=["polling"])
-async def viza(request, db, tmp_path, tg) -> AsyncIterator[Viza]:
-    company = await setup_company(db)
-    server, task, settings, base_url = await start_viza(db, tmp_path, tg, request.param)
-    world = Viza(tg=tg, db=db, settings=settings, company=company, base_url=base_url)
-    for index, name in enumerate(PEOPLE):
-        world.users[name] = tg.user(7000 + index, company.people[name].full_name.split()[0], language_code="ru")
+async def viza(request, db, tmp_path, tg) -> AsyncIterator[RestartableViza]:
+    world = await _running_viza(db, tmp_path, tg, request.param)
     try:
         yield world
     finally:
-        await stop_viza(server, task)
+        await stop_viza(world.server, world.task)
 
 
 async def submitted_request(viza: Viza, who: str = "manager", **overrides) -> int:
