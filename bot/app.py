@@ -15,6 +15,7 @@ from backend.db import Database
 from backend.services.attachments import FileStore
 from backend.settings import Settings
 from bot.delivery import OutboxDelivery
+from bot.dispatcher import ChatOrderedDispatcher
 from bot.flood import RetryAfter
 from bot.handlers import build_router
 from bot.middlewares import AfterUpdate, IdentityMiddleware
@@ -33,7 +34,7 @@ def make_bot(settings: Settings) -> Bot:
 
 
 def make_dispatcher(db: Database, settings: Settings) -> Dispatcher:
-    dp = Dispatcher(storage=SqlStorage(db), db=db, settings=settings, store=FileStore(settings.files_dir))
+    dp = ChatOrderedDispatcher(storage=SqlStorage(db), db=db, settings=settings, store=FileStore(settings.files_dir))
     dp.update.outer_middleware(IdentityMiddleware(db))
     dp.include_router(build_router())
     return dp

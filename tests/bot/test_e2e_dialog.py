@@ -321,3 +321,23 @@ async def test_a_known_contractor_is_filled_in(viza: Viza):
     assert second.id != first.id
     assert (second.contractor_name, second.contractor_kpp, second.bik, second.account, second.counterparty_id) == (
         first.contractor_name, first.contractor_kpp, first.bik, first.account, first.counterparty_id)
+
+
+async def test_answers_typed_faster_than_the_bot_replies_are_all_kept_in_order(viza):
+    """Several answers sent at once reach the bot together; each is applied to the dialog in turn."""
+    from tests.factories import SBER_BIK, account, inn
+
+    await viza.bind("manager")
+    manager = viza["manager"]
+    await manager.send("/new")
+    await manager.tap(await manager.wait_bot_message(), text="Оплата поставщику")
+    await viza.tg.wait_for(lambda: "ИНН контрагента" in (manager.last_bot_message.text or ""))
+    for answer in (inn(777), "ООО «Быстрый»", "770201001", SBER_BIK, account(3), "2500"):
+        await manager.send(answer)  # no waiting for the replies
+    await viza.tg.wait_for(lambda: "Оплатить до" in (manager.last_bot_message.text or ""), timeout=10)
+    asked = [m.text.split("\n")[0] for m in manager.chat.bot_messages if m.text][-6:]
+    assert asked == ["Контрагента с таким ИНН ещё нет. Как он называется?",
+                     "КПП контрагента (9 знаков) — или «Без КПП»:", "БИК банка контрагента (9 цифр):",
+                     "Расчётный счёт контрагента (20 цифр):",
+                     "Сумма (RUB), например 125000,50. Валюту можно выбрать кнопкой или дописать: 1500 USD.",
+                     "Оплатить до какого числа? Выберите день или напишите дату (28.11.2026)."], asked
