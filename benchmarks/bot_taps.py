@@ -5,11 +5,13 @@
 A tap is a callback_query update POSTed to ``viza serve``'s webhook (a separate process, on
 SQLite, as the embedded default runs); it is done when the webhook answers, by which time the
 decision is committed, the callback answered and the card edited through the fake Bot API.
-The same taps go to a bare aiogram bot (benchmarks/bare_bot.py: answer + edit, nothing else)
+Every tap approves a different request; 32 approvers each have a one-stage route of their
+own, and taps in flight together come from different chats (one person's taps are handled
+one after another, in order). The same taps go to a bare aiogram bot (benchmarks/bare_bot.py: answer + edit, nothing else)
 behind the same kind of endpoint, and the table reports the ratio. The outbox worker of
 ``viza serve`` runs during the taps, as in production: each approval also sends the initiator
-a notice and both accountants a payment card, competing for the same CPU. The fake's flood limits are off: we measure our throughput, not Telegram's.
-Load, the fake and both bots all run on 127.0.0.1 of this machine.
+a notice and both accountants a payment card, competing for the same CPU. The fake's flood
+limits are off: we measure our throughput, not Telegram's. Load, the fake and both bots all run on 127.0.0.1 of this machine.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from backend.db import Database
 from backend.migrate import upgrade
 from backend.models import Employee, HistoryEvent
 from backend.services.payment_requests import act
-from backend.services.request_types import StageIn, replace_route
+from backend.services.request_types import RequestTypeIn, create_request_type
 from backend.workflows.lifecycle import Action
 from benchmarks.common import RESULTS, machine_info, percentile
 from sandbox.telegram import FakeTelegram, RateLimits
@@ -42,7 +44,8 @@ from tests.factories import make_company, new_request
 
 TOKEN = "424242:BENCH"
 SECRET = "bench-secret"
-APPROVER_TG = 555_001
+APPROVERS = 32  # each with a route of their own, so concurrent taps come from different chats
+FIRST_APPROVER_TG = 556_000
 # The initiator and the accountants have Telegram too, so each approval really sends its
 # notices (to the initiator, and the payment card to both accountants) while taps go on.
 OTHERS_TG = {"manager": 555_002, "accountant": 555_003, "accountant2": 555_004}
@@ -55,22 +58,27 @@ def free_port() -> int:
 
 
 async def prepare(data_dir: Path, count: int) -> None:
-    """A company whose tax requests go to the CFO alone; ``count`` of them pending."""
+    """``count`` pending requests, spread over APPROVERS one-stage routes (one approver each)."""
     url = f"sqlite+aiosqlite:///{data_dir / 'viza.sqlite3'}"
     data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(url)
     db = Database(url)
     async with db.session() as session:
         company = await make_company(session)
-        await replace_route(session, company.types["taxes"].id, [StageIn.model_validate(
-            {"name": "CFO", "approvers": {"kind": "people", "employee_ids": [company.people["cfo"].id]}})])
-        cfo = await session.get(Employee, company.people["cfo"].id)
-        cfo.telegram_user_id = APPROVER_TG
+        types = []
+        for index in range(APPROVERS):
+            approver = Employee(full_name=f"Согласующий {index + 1}", roles=["approver"],
+                                telegram_user_id=FIRST_APPROVER_TG + index)
+            session.add(approver)
+            await session.flush()
+            types.append(await create_request_type(session, RequestTypeIn.model_validate({
+                "code": f"bench{index}", "name_ru": f"Тест {index}", "name_en": f"Bench {index}",
+                "stages": [{"name": "Виза", "approvers": {"kind": "people", "employee_ids": [approver.id]}}]})))
         for who, telegram_id in OTHERS_TG.items():
             (await session.get(Employee, company.people[who].id)).telegram_user_id = telegram_id
         await session.commit()
-    for _ in range(count):
-        rid = await new_request(db, company, request_type_id=company.types["taxes"].id)
+    for number in range(count):
+        rid = await new_request(db, company, request_type_id=types[number % APPROVERS].id)
         async with db.session() as session:
             await act(session, company.actor("manager"), rid, Action.SUBMIT)
             await session.commit()
@@ -93,7 +101,7 @@ async def wait_http(url: str, timeout: float = 30) -> None:
 def tap_update(tg: FakeTelegram, message, data: str, update_id: int) -> dict:
     """A callback_query update the fake knows about (so answerCallbackQuery succeeds)."""
     state = tg.state
-    user = state.users[APPROVER_TG]
+    user = state.users[message.chat.id]
     query_id = state.new_query_id()
     state.callback_queries[query_id] = CallbackQueryRecord(query_id, user, message, data)
     return {"update_id": update_id, "callback_query": {
@@ -129,7 +137,8 @@ async def run(requests: int, levels: list[int]) -> list[dict]:
         data_dir = Path(tmp) / "data"
         await prepare(data_dir, per_level * len(levels))
         async with FakeTelegram(token=TOKEN, limits=RateLimits.off()) as tg:
-            tg.user(APPROVER_TG, "CFO", language_code="ru", started=True)
+            for index in range(APPROVERS):
+                tg.user(FIRST_APPROVER_TG + index, f"Approver{index}", language_code="ru", started=True)
             for who, telegram_id in OTHERS_TG.items():
                 tg.user(telegram_id, who, language_code="ru", started=True)
             viza_port, bare_port = free_port(), free_port()
@@ -148,11 +157,16 @@ async def run(requests: int, levels: list[int]) -> list[dict]:
             try:
                 await wait_http(f"http://127.0.0.1:{viza_port}/healthz")
                 await wait_http(f"http://127.0.0.1:{bare_port}/healthz")
-                chat = tg.chat(APPROVER_TG)
+                chats = [tg.chat(FIRST_APPROVER_TG + index) for index in range(APPROVERS)]
                 total = per_level * len(levels)
-                await tg.wait_for(lambda: len([m for m in chat.bot_messages if m.buttons]) >= total, timeout=600,
-                                  message="the approver's cards did not all arrive")
-                cards = [m for m in chat.bot_messages if m.buttons][:total]
+
+                def arrived() -> int:
+                    return sum(1 for chat in chats for m in chat.bot_messages if m.buttons)
+
+                await tg.wait_for(lambda: arrived() >= total, timeout=600, message="the cards did not all arrive")
+                # Round robin over the chats: taps in flight together come from different people.
+                queues = [[m for m in chat.bot_messages if m.buttons] for chat in chats]
+                cards = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)][:total]
                 update_id = 10_000_000
                 for index, level in enumerate(levels):
                     batch = cards[index * per_level:(index + 1) * per_level]

@@ -41,7 +41,9 @@ class OutboxMessage(Base):
     """Work to do after a change commits (a notification, a sync), written in its transaction."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # Each consumer asks for its own topic: rows of a topic nobody consumes yet (sync, until the
+    # integrations exist) must not slow the others' polling down.
+    __table_args__ = (Index("ix_outbox_due", "topic", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     topic: Mapped[str] = mapped_column(String(50))  # notify | sync.bitrix24 | sync.onec ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, UTCDateTime, utcnow
@@ -43,7 +43,10 @@ class BotCard(Base):
     request changes (every approver's card shows the outcome; old buttons disappear)."""
 
     __tablename__ = "bot_cards"
-    __table_args__ = (Index("ix_bot_cards_request_live", "request_id", "live"),)
+    __table_args__ = (
+        Index("ix_bot_cards_request_live", "request_id", "live"),
+        UniqueConstraint("chat_id", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id"))

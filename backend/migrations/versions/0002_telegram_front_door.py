@@ -1,4 +1,4 @@
-"""telegram front door: invites, dialog state, sent cards, blocked mark
+"""telegram front door: invites, dialog state, sent cards, blocked mark, outbox polled by topic
 
 Revision ID: 0002
 Revises: 0001
@@ -55,7 +55,8 @@ def upgrade() -> None:
     sa.Column('created_at', AT, nullable=False),
     sa.ForeignKeyConstraint(['employee_id'], ['employees.id'], name=op.f('fk_bot_cards_employee_id_employees')),
     sa.ForeignKeyConstraint(['request_id'], ['payment_requests.id'], name=op.f('fk_bot_cards_request_id_payment_requests')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_cards'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bot_cards')),
+    sa.UniqueConstraint('chat_id', 'message_id', name=op.f('uq_bot_cards_chat_id_message_id'))
     )
     with op.batch_alter_table('bot_cards', schema=None) as batch_op:
         batch_op.create_index('ix_bot_cards_request_live', ['request_id', 'live'], unique=False)
@@ -63,8 +64,16 @@ def upgrade() -> None:
     with op.batch_alter_table('employees', schema=None) as batch_op:
         batch_op.add_column(sa.Column('telegram_blocked_at', AT, nullable=True))
 
+    # Each outbox consumer polls its own topic; pending rows of another topic must not be scanned.
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
+        batch_op.create_index('ix_outbox_due', ['topic', 'status', 'next_attempt_at'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
+        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
     with op.batch_alter_table('employees', schema=None) as batch_op:
         batch_op.drop_column('telegram_blocked_at')
     with op.batch_alter_table('bot_cards', schema=None) as batch_op:
