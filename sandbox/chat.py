@@ -7,7 +7,8 @@ demo person to a fake Telegram user, and lets you talk to the bot as any of them
 
     :as manager        speak as this person (:people lists them)
     /new, text ...     anything else is sent as a message
-    :tap 2             tap button 2 of the newest message with buttons (:tap Approve by its text)
+    :tap 2             tap button 2 of the newest message with buttons
+    :tap Согласовать   tap the newest button whose text has that word
     :file invoice.pdf  send a file
     :show              the last messages of this chat
     :quit
@@ -91,19 +92,23 @@ class Session:
             return True
         if line.startswith(":tap "):
             target = line[5:].strip()
-            message = next((m for m in reversed(user.chat.bot_messages) if m.buttons), None)
-            if message is None:
+            with_buttons = [m for m in reversed(user.chat.bot_messages) if m.buttons]
+            if not with_buttons:
                 print("no buttons to tap")
                 return True
-            flat = [b for row in message.buttons for b in row]
-            if target.isdigit() and 1 <= int(target) <= len(flat):
-                await user.tap(message, data=flat[int(target) - 1][1])
-            else:
-                match = next((b for b in flat if target.lower() in b[0].lower()), None)
-                if match is None:
+            if target.isdigit():  # a number: on the newest message with buttons
+                flat = [b for row in with_buttons[0].buttons for b in row]
+                if not 1 <= int(target) <= len(flat):
+                    print(f"no button {target}")
+                    return True
+                await user.tap(with_buttons[0], data=flat[int(target) - 1][1])
+            else:  # a word: the newest button whose text has it
+                found = next(((m, b) for m in with_buttons for row in m.buttons for b in row
+                              if target.lower() in b[0].lower()), None)
+                if found is None:
                     print(f"no button like {target!r}")
                     return True
-                await user.tap(message, data=match[1])
+                await user.tap(found[0], data=found[1][1])
         elif line.startswith(":file "):
             path = Path(shlex.split(line[6:])[0]).expanduser()
             if not path.is_file():
