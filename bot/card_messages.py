@@ -7,7 +7,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
@@ -24,7 +24,8 @@ async def send_card(bot: Bot, db: Database, employee_id: int, chat_id: int, card
     message = await bot.send_message(chat_id, card.text, reply_markup=card.markup())
     async with db.session() as session:
         session.add(BotCard(request_id=card.request.id, employee_id=employee_id, chat_id=chat_id,
-                            message_id=message.message_id, live=card.live, rendered=card.fingerprint()))
+                            message_id=message.message_id, live=card.live, rendered=card.fingerprint(),
+                            seen_event_id=card.seen_event_id))
         await session.commit()
 
 
@@ -37,7 +38,7 @@ async def record_card(session: AsyncSession, *, chat_id: int, message_id: int, c
     if row is None:
         row = BotCard(request_id=card.request.id, employee_id=employee_id, chat_id=chat_id, message_id=message_id)
         session.add(row)
-    row.rendered, row.live = card.fingerprint(), card.live
+    row.rendered, row.live, row.seen_event_id = card.fingerprint(), card.live, card.seen_event_id
     return True
 
 
@@ -68,12 +69,18 @@ async def edit_card(bot: Bot, db: Database, chat_id: int, message_id: int, card:
         await show_card(bot, db, chat_id, message_id, card)
 
 
-async def refresh_cards(bot: Bot, db: Database, request_id: int) -> int:
-    """Edit every live card of the request to what its holder should see now; returns edits made."""
+async def refresh_cards(bot: Bot, db: Database, request_id: int, *, history_id: int | None = None) -> int:
+    """Edit every live card of the request to what its holder should see now; returns edits made.
+
+    Cards drawn after the event ``history_id`` (those its own notices brought) already show it
+    and are left alone.
+    """
     edits = 0
     async with db.session() as session:
-        rows = (await session.scalars(select(BotCard).where(BotCard.request_id == request_id,
-                                                            BotCard.live.is_(True)))).all()
+        query = select(BotCard).where(BotCard.request_id == request_id, BotCard.live.is_(True))
+        if history_id is not None:
+            query = query.where(or_(BotCard.seen_event_id.is_(None), BotCard.seen_event_id < history_id))
+        rows = (await session.scalars(query)).all()
         for row in rows:
             employee = await session.get(Employee, row.employee_id)
             t = Texts(employee.language)
@@ -82,6 +89,7 @@ async def refresh_cards(bot: Bot, db: Database, request_id: int) -> int:
             except NotFound:  # no longer theirs to see
                 row.live = False
                 continue
+            row.seen_event_id = card.seen_event_id
             if card.fingerprint() == row.rendered:
                 continue
             try:

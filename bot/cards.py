@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.models import Attachment, Employee, LegalEntity, PaymentRequest, RequestType
+from backend.models import Attachment, Employee, HistoryEvent, LegalEntity, PaymentRequest, RequestType
 from backend.services.payment_requests import get_visible
 from backend.services.views import detail
 from backend.workflows.actors import Actor
@@ -41,6 +41,7 @@ class Card:
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (action, text)
     has_files: bool = False
     files_text: str = ""
+    seen_event_id: int | None = None  # the request's newest history event when the card was drawn
 
     @property
     def live(self) -> bool:
@@ -69,6 +70,9 @@ class Card:
 
 
 async def load_card(session: AsyncSession, actor: Actor, request_id: int, t: Texts) -> Card:
+    # Read first: if an event commits while the card is drawn, the card is newer than it says,
+    # which only costs a refresh that changes nothing.
+    seen = await session.scalar(select(func.max(HistoryEvent.id)).where(HistoryEvent.request_id == request_id))
     request = await get_visible(session, actor, request_id)
     data = await detail(session, actor, request)
     ids = {request.initiator_id} | {task[k] for s in data["stages"] for task in s["tasks"]
@@ -114,4 +118,4 @@ async def load_card(session: AsyncSession, actor: Actor, request_id: int, t: Tex
     if allowed & WORKING:
         buttons = [(code, t(key)) for action, code, key in BUTTONS if action in allowed]
     return Card(request=request, text="\n".join(lines), buttons=buttons, has_files=bool(files),
-                files_text=t("btn.files"))
+                files_text=t("btn.files"), seen_event_id=seen)

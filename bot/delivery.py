@@ -82,7 +82,7 @@ class OutboxDelivery:
         status, error, retry_in = "sent", "", None
         try:
             if topic == "cards":
-                await refresh_cards(self.bot, self.db, payload["request_id"])
+                await refresh_cards(self.bot, self.db, payload["request_id"], history_id=payload.get("history_id"))
             else:
                 status, error = await self._notify(payload)
         except TelegramRetryAfter as exc:

@@ -55,4 +55,7 @@ class BotCard(Base):
     message_id: Mapped[int] = mapped_column(Integer)
     live: Mapped[bool] = mapped_column(Boolean, default=True)  # still follows the request
     rendered: Mapped[str] = mapped_column(Text, default="")  # what it shows now; an identical edit is skipped
+    # The newest history event of the request when it was drawn: a refresh for that event or an
+    # older one has nothing to change.
+    seen_event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -52,6 +52,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.Integer(), nullable=False),
     sa.Column('live', sa.Boolean(), nullable=False),
     sa.Column('rendered', sa.Text(), nullable=False),
+    sa.Column('seen_event_id', sa.BigInteger(), nullable=True),
     sa.Column('created_at', AT, nullable=False),
     sa.ForeignKeyConstraint(['employee_id'], ['employees.id'], name=op.f('fk_bot_cards_employee_id_employees')),
     sa.ForeignKeyConstraint(['request_id'], ['payment_requests.id'], name=op.f('fk_bot_cards_request_id_payment_requests')),
