@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from backend.errors import DomainError, ValidationFailed
 from backend.i18n import CATALOGUES as CORE, translate
+from backend.money import format_rub
 from bot.locales import en, ru
 
 CATALOGUES: dict[str, dict[str, str]] = {"ru": ru.TEXTS, "en": en.TEXTS}
@@ -51,12 +52,11 @@ class Texts:
         return translate(f"status.{status}", self.lang)
 
     def money(self, minor: int, currency: str) -> str:
-        whole, kop = divmod(abs(minor), 100)
-        sign = "-" if minor < 0 else ""
         symbol = {"RUB": "₽", "USD": "$", "EUR": "€", "CNY": "¥"}.get(currency, currency)
         if self.lang == "ru":
-            return f"{sign}{whole:,}".replace(",", "\u00a0") + f",{kop:02d}\u00a0{symbol}"
-        return f"{sign}{whole:,}.{kop:02d} {symbol}"
+            return f"{format_rub(minor)}\u00a0{symbol}"
+        whole, kop = divmod(abs(minor), 100)
+        return f"{'-' if minor < 0 else ''}{whole:,}.{kop:02d} {symbol}"
 
     def day(self, value: date | None) -> str:
         if value is None:

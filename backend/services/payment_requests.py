@@ -151,6 +151,17 @@ async def _initiator(session: AsyncSession, actor: Actor) -> Employee:
     return employee
 
 
+def check_text(key: str, value: Any, *, required: bool | None = None) -> str:
+    """A text field trimmed, no longer than its limit; subject and purpose may not be blank
+    (a blank contractor name is filled from a known INN, so it is required only when asked)."""
+    text = str(value).strip()
+    if (required if required is not None else key in ("subject", "purpose")) and not text:
+        raise InvalidInput("field.required", field=key)
+    if len(text) > FIELD_LIMITS[key]:
+        raise InvalidInput("field.too_long", field=key, max=FIELD_LIMITS[key])
+    return text
+
+
 def check_pay_by(pay_by: date, today: date) -> date:
     """A pay-by date is today or later, and within a year."""
     if pay_by < today:
@@ -178,15 +189,9 @@ async def _clean(session: AsyncSession, actor: Actor, given: dict[str, Any],
         except DomainError as error:
             errors.append(error)
 
-    for key, limit in FIELD_LIMITS.items():
+    for key in FIELD_LIMITS:
         if key in given:
-            text = str(given[key]).strip()
-            if key in ("subject", "purpose") and not text:
-                errors.append(InvalidInput("field.required", field=key))
-            elif len(text) > limit:
-                errors.append(InvalidInput("field.too_long", field=key, max=limit))
-            else:
-                values[key] = text
+            attempt(key, lambda key=key: check_text(key, given[key]))
     if "amount" in given:
         attempt("amount", lambda: parse_amount(given["amount"]))
     if "currency" in given:

@@ -13,9 +13,11 @@ from typing import Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.models import ApprovalTask, Delegation, PaymentRequest, RequestStage
+from backend.errors import Forbidden
+from backend.models import ApprovalTask, PaymentRequest, RequestStage
 from backend.workflows.actors import Actor
 from backend.workflows.lifecycle import Status
+from backend.workflows.visibility import standing_in_for
 
 PAGE_SIZE = 8
 QueuePeriod = Literal["today", "week", "overdue", "all"]
@@ -41,17 +43,12 @@ async def waiting_for(session: AsyncSession, actor: Actor, *, page: int = 0, siz
     """Requests with a pending task of ``actor`` (their own, assigned to them, or of someone they
     stand in for today), oldest waiting first."""
     me = actor.employee_id
-    today = actor.today()
-    standing_in_for = select(Delegation.employee_id).where(
-        Delegation.deputy_id == me, Delegation.starts_on <= today, Delegation.ends_on >= today,
-        Delegation.cancelled_at.is_(None),
-    )
     waiting_since = (
         select(ApprovalTask.request_id, func.min(RequestStage.started_at).label("since"))
         .join(RequestStage, RequestStage.id == ApprovalTask.stage_id)
         .where(ApprovalTask.status == "pending", RequestStage.status == "active",
                or_(ApprovalTask.assignee_id == me, ApprovalTask.approver_id == me,
-                   ApprovalTask.approver_id.in_(standing_in_for)))
+                   ApprovalTask.approver_id.in_(standing_in_for(me, actor.today()))))
         .group_by(ApprovalTask.request_id)
         .subquery()
     )
@@ -71,7 +68,9 @@ async def own_requests(session: AsyncSession, actor: Actor, *, page: int = 0, si
 async def payment_queue(session: AsyncSession, actor: Actor, period: QueuePeriod, *, page: int = 0,
                         size: int = PAGE_SIZE) -> Page:
     """Approved requests waiting for payment, by pay-by date: due today, this week (the next 7
-    days, today included), overdue, or all of them."""
+    days, today included), overdue, or all of them. Accounting's list: others are refused."""
+    if not actor.has("accountant", "admin"):
+        raise Forbidden("forbidden.not_accountant")
     today = actor.today()
     query = select(PaymentRequest).where(PaymentRequest.status == Status.APPROVED.value)
     if period == "today":

@@ -29,7 +29,7 @@ def _asked(me: int) -> Select:
     )
 
 
-def _standing_in_for(me: int, today) -> Select:
+def standing_in_for(me: int, today) -> Select:
     """Whom ``me`` stands in for today as a deputy."""
     return select(Delegation.employee_id).where(
         Delegation.deputy_id == me, Delegation.starts_on <= today, Delegation.ends_on >= today,
@@ -54,7 +54,7 @@ async def visible_filter(session: AsyncSession, actor: Actor) -> ColumnElement[b
         # A deputy sees what was asked of the people they stand in for, even before they took over.
         clauses.append(PaymentRequest.id.in_(
             select(ApprovalTask.request_id).where(
-                ApprovalTask.approver_id.in_(_standing_in_for(me, actor.today())), ApprovalTask.status != "waiting")
+                ApprovalTask.approver_id.in_(standing_in_for(me, actor.today())), ApprovalTask.status != "waiting")
         ))
         paths = await headed_paths(session, me)
         if paths:
@@ -78,7 +78,7 @@ async def can_see(session: AsyncSession, actor: Actor, request: PaymentRequest) 
     tasks = select(ApprovalTask.id).where(ApprovalTask.request_id == request.id, ApprovalTask.status != "waiting")
     asked = tasks.where(or_(
         ApprovalTask.approver_id == me, ApprovalTask.assignee_id == me,
-        ApprovalTask.approver_id.in_(_standing_in_for(me, actor.today())),
+        ApprovalTask.approver_id.in_(standing_in_for(me, actor.today())),
     ))
     if await session.scalar(select(exists(asked))):
         return True

@@ -3,7 +3,6 @@ Closing documents received is a one-tap action in decisions.py."""
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 
 from aiogram import Bot, F, Router
@@ -13,16 +12,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from backend.db import Database
 from backend.errors import InvalidInput
 from backend.services import payment_requests as service
-from backend.services.attachments import FileStore, attach, check_file, clean_filename
+from backend.services.attachments import FileStore, attach
 from backend.services.core import Core
 from backend.settings import Settings
 from backend.workflows.lifecycle import Action
-from bot.card_messages import edit_card
-from bot.cards import load_card
-from bot.keyboards.calendar import month_keyboard, parse_day, parse_month, parse_typed_date
+from bot.handlers.decisions import decide
+from bot.keyboards.calendar import calendar_tap, month_keyboard, parse_typed_date
 from bot.keyboards.callbacks import CalendarCb, CancelCb, PickCb, RequestCb
 from bot.states import Payment
 from bot.texts import Texts
+from bot.uploads import received_file
 
 router = Router(name="accounting")
 LOOKBACK_DAYS = 92  # a payment is recorded within a quarter of being made
@@ -45,13 +44,8 @@ async def ask_date(query: CallbackQuery, callback_data: RequestCb, state: FSMCon
 @router.callback_query(Payment.date, CalendarCb.filter())
 async def date_tap(query: CallbackQuery, callback_data: CalendarCb, state: FSMContext, core: Core, t: Texts) -> None:
     today = core.actor.today()
-    if callback_data.act == "nav" and (month := parse_month(callback_data.value)):
-        markup = month_keyboard(t, *month, earliest=today - timedelta(days=LOOKBACK_DAYS), latest=today)
-        await query.answer()
-        await query.message.edit_reply_markup(reply_markup=markup)
-        return
-    if callback_data.act != "day" or (day := parse_day(callback_data.value)) is None:
-        await query.answer()
+    day = await calendar_tap(query, callback_data, t, earliest=today - timedelta(days=LOOKBACK_DAYS), latest=today)
+    if day is None:
         return
     await query.answer()
     await query.message.edit_text(f"{t('pay.ask_date')}\n→ {t.day(day)}")
@@ -85,18 +79,9 @@ async def without_order(query: CallbackQuery, state: FSMContext, bot: Bot, db: D
 @router.message(Payment.order, F.document | F.photo)
 async def with_order(message: Message, state: FSMContext, bot: Bot, db: Database, core: Core, t: Texts,
                      settings: Settings, store: FileStore) -> None:
-    max_bytes = settings.max_upload_mb * 1024 * 1024
-    if message.document is not None:
-        file_id, size = message.document.file_id, message.document.file_size or 0
-        filename = clean_filename(message.document.file_name or "payment-order")
-    else:
-        file_id, size, filename = message.photo[-1].file_id, message.photo[-1].file_size or 0, "payment-order.jpg"
-    if size > max_bytes:
-        raise InvalidInput("attachment.too_large", field="file", max_mb=settings.max_upload_mb)
-    buffer = io.BytesIO()
-    await bot.download(file_id, destination=buffer)
-    check_file(buffer.getvalue(), filename, max_bytes)
-    await _mark_paid(message, state, bot, db, core, t, settings, store, order=(filename, buffer.getvalue()))
+    order = await received_file(message, bot, settings, document_name="payment-order",
+                                photo_name="payment-order.jpg")
+    await _mark_paid(message, state, bot, db, core, t, settings, store, order=order)
 
 
 @router.message(Payment.order)
@@ -109,15 +94,12 @@ async def _mark_paid(message: Message, state: FSMContext, bot: Bot, db: Database
     data = await state.get_data()
     paid_on = date.fromisoformat(data["paid_on"])
 
-    async def work(session):
-        outcome = await service.act(session, core.actor, data["id"], Action.MARK_PAID, expected_version=data["v"],
-                                    paid_on=paid_on)
-        if order is not None and outcome.changed:
-            await attach(session, store, core.actor, outcome.request, kind="payment_order", filename=order[0],
-                         content=order[1], max_bytes=settings.max_upload_mb * 1024 * 1024)
-        return outcome.changed, await load_card(session, core.actor, data["id"], t)
+    async def attach_order(session, outcome) -> None:
+        await attach(session, store, core.actor, outcome.request, kind="payment_order", filename=order[0],
+                     content=order[1], max_bytes=settings.max_upload_mb * 1024 * 1024)
 
-    changed, card = await core.run(work)
+    answer = await decide(bot, db, core, t, data["id"], data["v"], Action.MARK_PAID, chat_id=data["chat"],
+                          message_id=data["message"], paid_on=paid_on, then=attach_order if order else None,
+                          done=t("done.mark_paid", day=t.day(paid_on)))
     await state.clear()
-    await edit_card(bot, db, data["chat"], data["message"], card, employee_id=core.actor.employee_id)
-    await message.answer(t("done.mark_paid", day=t.day(paid_on)) if changed else t("done.already"))
+    await message.answer(answer)

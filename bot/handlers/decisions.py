@@ -8,9 +8,12 @@ no longer the approver changes nothing; the card is then redrawn to what is true
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
 from backend.errors import Conflict, DomainError
@@ -18,6 +21,7 @@ from backend.services import payment_requests as service
 from backend.services.attachments import FileStore, list_attachments
 from backend.services.company.employees import list_employees
 from backend.services.core import Core
+from backend.workflows.engine import Outcome
 from backend.workflows.lifecycle import Action
 from bot.card_messages import edit_card, record_card, send_card, show_card
 from bot.cards import load_card
@@ -35,16 +39,21 @@ DONE_KEY = {Action.APPROVE: "done.approve", Action.REJECT: "done.reject", Action
 
 
 async def decide(bot: Bot, db: Database, core: Core, t: Texts, request_id: int, version: int, action: Action,
-                 *, chat_id: int, message_id: int | None, comment: str = "", **data) -> str:
-    """Take ``action`` on the request, redraw the card it came from, and say what happened.
+                 *, chat_id: int, message_id: int | None, comment: str = "", done: str | None = None,
+                 then: Callable[[AsyncSession, Outcome], Awaitable[object]] | None = None, **data) -> str:
+    """Take ``action`` on the request, redraw the card it came from, and say what happened
+    (``done``, or the action's usual words).
 
-    The decision, the card's new content and the record of what the card will show are one
+    The decision, ``then`` (more work that belongs with it, such as attaching the payment
+    order), the card's new content and the record of what the card will show are one
     transaction; the card is edited right after it for the person who tapped, and every other
     card follows through the outbox.
     """
     async def work(session):
         outcome = await service.act(session, core.actor, request_id, action, comment=comment,
                                     expected_version=version, **data)
+        if then is not None and outcome.changed:
+            await then(session, outcome)
         card = await load_card(session, core.actor, request_id, t)
         edit = message_id is not None and await record_card(
             session, chat_id=chat_id, message_id=message_id, card=card, employee_id=core.actor.employee_id)
@@ -61,7 +70,7 @@ async def decide(bot: Bot, db: Database, core: Core, t: Texts, request_id: int, 
         return t("card.stale")
     if edit:
         await show_card(bot, db, chat_id, message_id, card)
-    return t(DONE_KEY[action]) if changed else t("done.already")
+    return (done or t(DONE_KEY[action])) if changed else t("done.already")
 
 
 @router.callback_query(RequestCb.filter(F.act.in_({"ap", "cl", "sb", "cn"})))

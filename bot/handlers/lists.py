@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 
 from backend.db import Database
-from backend.errors import DomainError, Forbidden
+from backend.errors import DomainError
 from backend.models import PaymentRequest
 from backend.services import payment_requests as service
 from backend.services.core import Core
@@ -70,8 +70,6 @@ async def my_command(message: Message, core: Core, t: Texts) -> None:
 # --- /pay --------------------------------------------------------------------------------------
 
 async def render_queue(core: Core, t: Texts, period: str, page_number: int) -> tuple[str, list]:
-    if not core.actor.has("accountant", "admin"):
-        raise Forbidden("forbidden.not_accountant")
     page = await core.run(lambda s: payment_queue(s, core.actor, period, page=page_number))
     tabs = [InlineKeyboardButton(text=("• " if p == period else "") + t(f"pay.{p}"),
                                  callback_data=PageCb(list=f"pay-{p}", page=0).pack()) for p in PERIODS]

@@ -8,7 +8,6 @@ goes through the same use cases as the API, in one transaction.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -20,20 +19,21 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from backend.errors import InvalidInput
 from backend.models import LegalEntity, PaymentRequest, RequestType
-from backend.money import check_currency, parse_amount
+from backend.money import check_currency, format_amount, parse_amount
 from backend.requisites import validate_bik, validate_inn, validate_kpp, validate_requisites
 from backend.services import payment_requests as requests_service
-from backend.services.attachments import FileStore, attach, check_file, clean_filename
+from backend.services.attachments import FileStore, attach
 from backend.services.company.legal_entities import list_legal_entities
 from backend.services.core import Core
-from backend.services.payment_requests import PaymentRequestFields, check_pay_by, find_counterparty
+from backend.services.payment_requests import PaymentRequestFields, check_pay_by, check_text, find_counterparty
 from backend.services.request_types import list_request_types
 from backend.settings import Settings
 from backend.workflows.lifecycle import Action
-from bot.keyboards.calendar import month_keyboard, parse_day, parse_month, parse_typed_date
+from bot.keyboards.calendar import calendar_tap, month_keyboard, parse_typed_date
 from bot.keyboards.callbacks import CalendarCb, CancelCb, PickCb, RequestCb
 from bot.states import NewRequest
 from bot.texts import Texts
+from bot.uploads import received_file
 
 router = Router(name="new_request")
 
@@ -76,15 +76,11 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
                                                                    "number": request.number}
 
     data = await core.run(load)
-    data["amount"] = _minor_to_text(int(data["amount"]))
+    data["amount"] = format_amount(int(data["amount"]))
     await state.clear()
     await state.set_data({**data, "mode": "edit", "request_id": callback_data.id, "known_contractor": True})
     await query.answer()
     await show_summary(query.message, state, core, t)
-
-
-def _minor_to_text(minor: int) -> str:
-    return f"{minor // 100}.{minor % 100:02d}"
 
 
 def _plain(value: Any) -> Any:
@@ -195,21 +191,16 @@ async def picked_currency(query: CallbackQuery, callback_data: PickCb, state: FS
 
 
 @router.callback_query(NewRequest.pay_by, CalendarCb.filter())
-async def calendar_tap(query: CallbackQuery, callback_data: CalendarCb, state: FSMContext, core: Core, t: Texts) -> None:
+async def pay_by_tapped(query: CallbackQuery, callback_data: CalendarCb, state: FSMContext, core: Core, t: Texts) -> None:
     today = core.actor.today()
-    latest = date.fromordinal(today.toordinal() + 366)
-    if callback_data.act == "nav" and (month := parse_month(callback_data.value)):
-        await query.answer()
-        await query.message.edit_reply_markup(reply_markup=month_keyboard(t, *month, earliest=today, latest=latest))
+    day = await calendar_tap(query, callback_data, t, earliest=today, latest=date.fromordinal(today.toordinal() + 366))
+    if day is None:
         return
-    if callback_data.act == "day" and (day := parse_day(callback_data.value)):
-        check_pay_by(day, today)  # a calendar left open past midnight may offer yesterday
-        await state.update_data({"pay_by": day.isoformat()})
-        await query.answer()
-        await query.message.edit_text(f"{t('new.ask_pay_by')}\n→ {t.day(day)}")
-        await advance(query.message, state, core, t, "pay_by")
-        return
+    check_pay_by(day, today)  # a calendar left open past midnight may offer yesterday
+    await state.update_data({"pay_by": day.isoformat()})
     await query.answer()
+    await query.message.edit_text(f"{t('new.ask_pay_by')}\n→ {t.day(day)}")
+    await advance(query.message, state, core, t, "pay_by")
 
 
 @router.callback_query(NewRequest.kpp, PickCb.filter(F.step == "nokpp"))
@@ -243,10 +234,7 @@ async def _inn(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
 
 
 async def _name(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
-    name = text.strip()
-    if len(name) > requests_service.FIELD_LIMITS["contractor_name"]:
-        raise InvalidInput("field.too_long", field="contractor_name", max=requests_service.FIELD_LIMITS["contractor_name"])
-    return {"contractor_name": name}
+    return {"contractor_name": check_text("contractor_name", text, required=True)}
 
 
 async def _kpp(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
@@ -273,7 +261,7 @@ async def _amount(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]
         currency = check_currency(CURRENCY_WORDS.get(word, word))
         words = words[:-1]
     minor = parse_amount(" ".join(words))
-    return {"amount": _minor_to_text(minor), "currency": currency}
+    return {"amount": format_amount(minor), "currency": currency}
 
 
 async def _pay_by(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
@@ -285,13 +273,7 @@ async def _pay_by(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]
 
 
 async def _purpose(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
-    purpose = " ".join(text.split())
-    limit = requests_service.FIELD_LIMITS["purpose"]
-    if not purpose:
-        raise InvalidInput("field.required", field="purpose")
-    if len(purpose) > limit:
-        raise InvalidInput("field.too_long", field="purpose", max=limit)
-    return {"purpose": purpose}
+    return {"purpose": check_text("purpose", " ".join(text.split()))}
 
 
 PARSERS: dict[str, Parser] = {"inn": _inn, "name": _name, "kpp": _kpp, "bik": _bik, "account": _account,
@@ -325,19 +307,8 @@ async def need_button(message: Message, t: Texts) -> None:
 @router.message(NewRequest.file, F.document | F.photo)
 async def got_file(message: Message, bot: Bot, state: FSMContext, core: Core, t: Texts, settings: Settings,
                    store: FileStore) -> None:
-    max_bytes = settings.max_upload_mb * 1024 * 1024
-    if message.document is not None:
-        file_id, size = message.document.file_id, message.document.file_size or 0
-        filename = clean_filename(message.document.file_name or "invoice")
-    else:
-        photo = message.photo[-1]  # the largest size Telegram made
-        file_id, size, filename = photo.file_id, photo.file_size or 0, f"invoice-{message.message_id}.jpg"
-    if size > max_bytes:
-        raise InvalidInput("attachment.too_large", field="file", max_mb=settings.max_upload_mb)
-    buffer = io.BytesIO()
-    await bot.download(file_id, destination=buffer)
-    content = buffer.getvalue()
-    check_file(content, filename, max_bytes)
+    filename, content = await received_file(message, bot, settings, document_name="invoice",
+                                            photo_name=f"invoice-{message.message_id}.jpg")
     digest = store.put(content)
     await state.update_data({"file": {"sha256": digest, "filename": filename, "size": len(content)}})
     await advance(message, state, core, t, "file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.keyboards.callbacks import CalendarCb, CancelCb
 from bot.texts import Texts
@@ -76,4 +76,16 @@ def parse_typed_date(text: str, today: date) -> date | None:
             return date(year + 2000 if year < 100 else year, int(parts[1]), int(parts[0]))
     except ValueError:
         return None
+    return None
+
+
+async def calendar_tap(query: CallbackQuery, callback_data: CalendarCb, t: Texts, *, earliest: date | None,
+                       latest: date | None) -> date | None:
+    """Handle a tap on the calendar: turn the month (answered here), or return the day picked
+    (the caller answers, after checking it)."""
+    if callback_data.act == "day" and (day := parse_day(callback_data.value)) is not None:
+        return day
+    await query.answer()
+    if callback_data.act == "nav" and (month := parse_month(callback_data.value)):
+        await query.message.edit_reply_markup(reply_markup=month_keyboard(t, *month, earliest=earliest, latest=latest))
     return None
