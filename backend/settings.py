@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,27 @@ class Settings(BaseSettings):
     # The public https address Telegram posts updates to in webhook mode, e.g. https://viza.example.com
     public_url: str | None = None
     telegram_bot_username: str | None = None  # for invite links before the bot has said its name
+
+    # Outgoing pace to Telegram (FACTS: ~30 messages/s per bot, ~1/s per private chat, 20/min per
+    # group). The bursts are kept below Telegram's so arrival jitter never trips its buckets.
+    telegram_rate_global: float = Field(default=30.0, gt=0, le=1000)
+    telegram_burst_global: int = Field(default=10, ge=1, le=1000)
+    telegram_rate_chat: float = Field(default=1.0, gt=0, le=100)
+    telegram_burst_chat: int = Field(default=2, ge=1, le=100)
+    telegram_group_per_minute: int = Field(default=20, ge=1, le=1000)
+    delivery_concurrency: int = Field(default=32, ge=1, le=512)
+
+    # E-mail to contractors: smtp://user:password@host:587 (STARTTLS when offered),
+    # smtps://… (TLS from the start); unset means no e-mail is sent.
+    smtp_url: str | None = Field(default=None, pattern=r"^smtps?://")
+    smtp_from: str = "viza@localhost"
+
+    # Working time for SLA clocks, reminders and digests, in each person's own time zone.
+    working_hours: str = Field(default="09:00-18:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    working_days: list[int] = [1, 2, 3, 4, 5]  # ISO weekdays, Monday = 1
+    holidays: list[date] = []  # days off on top of weekends (the production calendar)
+    digest_time: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
+    scheduler_interval_seconds: int = Field(default=60, ge=1, le=3600)
 
     bitrix24_webhook_url: str | None = None
     bitrix24_app_token: str | None = None

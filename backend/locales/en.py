@@ -55,6 +55,7 @@ MESSAGES: dict[str, str] = {
     "field.legal_entity_id": "Payer (legal entity)",
     "field.department_id": "Department",
     "field.expense_item_id": "Expense item",
+    "field.quiet_hours": "Quiet hours",
     "field.comment": "Comment",
     "field.employee_id": "Employee",
     "field.paid_on": "Payment date",
@@ -229,4 +230,6 @@ MESSAGES: dict[str, str] = {
     "invite.employee_inactive": "Employee {name} is deactivated, so the invite is not valid.",
     "invite.telegram_taken": "This Telegram account is already bound to {name}. Ask your administrator.",
     "date.format": "{field_name}: that is not a date I understand — type e.g. 2026-11-28 or 28.11.2026, or pick a day in the calendar.",
+    "quiet_hours.format": "{field_name}: write a from–to time such as 22:00-08:00, or \"off\".",
+    "quiet_hours.empty": "{field_name}: start and end are the same — e.g. 22:00-08:00.",
 }

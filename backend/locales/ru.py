@@ -55,6 +55,7 @@ MESSAGES: dict[str, str] = {
     "field.legal_entity_id": "Плательщик (юрлицо)",
     "field.department_id": "Отдел",
     "field.expense_item_id": "Статья расходов",
+    "field.quiet_hours": "Тихие часы",
     "field.comment": "Комментарий",
     "field.employee_id": "Сотрудник",
     "field.paid_on": "Дата оплаты",
@@ -230,4 +231,6 @@ MESSAGES: dict[str, str] = {
     "invite.employee_inactive": "Сотрудник {name} отключён — приглашение недействительно.",
     "invite.telegram_taken": "Этот аккаунт Telegram уже привязан к сотруднику {name}. Обратитесь к администратору.",
     "date.format": "{field_name}: не понял дату — напишите, например, 28.11.2026, или выберите день в календаре.",
+    "quiet_hours.format": "{field_name}: напишите время «с–по», например 22:00-08:00, или «выкл».",
+    "quiet_hours.empty": "{field_name}: начало и конец совпадают — укажите разное время, например 22:00-08:00.",
 }

@@ -84,6 +84,9 @@ class Employee(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when Telegram answered "bot was blocked by the user"; cleared when they write again.
     telegram_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # "22:00-08:00" in the employee's own time zone: non-urgent notices wait until it ends.
+    quiet_hours: Mapped[str] = mapped_column(String(11), default="")
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def has_role(self, *roles: str) -> bool:

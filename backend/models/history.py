@@ -43,13 +43,27 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     # Each consumer asks for its own topic: rows of a topic nobody consumes yet (sync, until the
     # integrations exist) must not slow the others' polling down.
-    __table_args__ = (Index("ix_outbox_due", "topic", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "topic", "status", "next_attempt_at"),
+        # "Is an earlier row of this entity still waiting?" — what keeps one person's notices,
+        # or one deal's sync calls, in order.
+        Index("ix_outbox_ordering", "ordering_key", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     topic: Mapped[str] = mapped_column(String(50))  # notify | sync.bitrix24 | sync.onec ...
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | failed
+    # pending | sent | failed | skipped (nothing to deliver to, e.g. no Telegram bound)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    # Rows with the same key are delivered in id order (one person's chat, one deal in Bitrix24).
+    ordering_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # A worker's lease on the row: another worker (or this one after a restart) takes it over
+    # only once the lease has run out.
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # How far a delivery of several parts got (e.g. the invoice file went, the card did not yet).
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.models import (
-    ApprovalTask, Employee, HistoryEvent, OutboxMessage, PaymentRequest, RequestStage, RequestType,
+    ApprovalTask, Counterparty, Employee, HistoryEvent, OutboxMessage, PaymentRequest, RequestStage, RequestType,
 )
+from backend.notifications import EMAIL, notice_row
 from backend.workflows.actors import Actor
 from backend.workflows.lifecycle import Action, Party, Status, Transition, find_transition
 from backend.workflows.policies import run_submit_policies
@@ -58,6 +59,7 @@ class Step:
     stage: int | None = None  # the stage the action was about; the current one when unset
     details: dict[str, Any] = field(default_factory=dict)
     notices: list[tuple[int, str]] = field(default_factory=list)  # (employee id, event)
+    emails: list[dict[str, Any]] = field(default_factory=list)  # to people outside the company
 
     def notify(self, recipients: list[int] | set[int], event: str, *, include_actor: bool = False) -> None:
         """Queue a notice per recipient; the actor knows what they just did, unless it is
@@ -468,6 +470,10 @@ async def _mark_paid(step: Step) -> Status:
     step.request.paid_at = step.now
     step.details["paid_on"] = paid_on.isoformat()
     step.notify([step.request.initiator_id], "paid")
+    if step.request.counterparty_id is not None:  # the contractor is told the money is on its way
+        email = await step.session.scalar(select(Counterparty.email).where(Counterparty.id == step.request.counterparty_id))
+        if email:
+            step.emails.append({"kind": "payment_sent", "to": email})
     return Status.PAID
 
 
@@ -513,18 +519,24 @@ HANDLERS: dict[Action, Handler] = {
 # --- outbox -----------------------------------------------------------------------------------
 
 def _enqueue(session: AsyncSession, request: PaymentRequest, event: HistoryEvent, step: Step) -> None:
-    """Follow-up work of this event, in its transaction: one notice per recipient, a card refresh, one sync."""
+    """Follow-up work of this event, in its transaction: one notice per recipient, a card refresh,
+    e-mails to outsiders, one sync."""
+    urgent = request.pay_by <= step.today  # the money is due: quiet hours do not hold it back
     for recipient, kind in step.notices:
-        session.add(OutboxMessage(
-            topic="notify", dedup_key=f"notify:{event.id}:{recipient}:{kind}",
-            payload={"event": kind, "request_id": request.id, "history_id": event.id, "recipient_id": recipient},
-        ))
-    # Every card shown about this request (in chat) is brought up to date once.
+        session.add(notice_row(recipient, kind, dedup_key=f"notify:{event.id}:{recipient}:{kind}",
+                               request_id=request.id, history_id=event.id, urgent=urgent))
+    # Every card shown about this request (in chat) is brought up to date once, in event order.
     session.add(OutboxMessage(
-        topic="cards", dedup_key=f"cards:{event.id}", payload={"request_id": request.id, "history_id": event.id},
+        topic="cards", dedup_key=f"cards:{event.id}", ordering_key=f"request:{request.id}", progress={},
+        payload={"request_id": request.id, "history_id": event.id},
     ))
+    for email in step.emails:
+        session.add(OutboxMessage(
+            topic=EMAIL, dedup_key=f"email:{email['kind']}:{event.id}", ordering_key=f"request:{request.id}",
+            progress={}, payload={**email, "request_id": request.id, "history_id": event.id},
+        ))
     session.add(OutboxMessage(
-        topic="sync", dedup_key=f"sync:{event.id}",
+        topic="sync", dedup_key=f"sync:{event.id}", progress={},
         payload={"request_id": request.id, "history_id": event.id, "action": event.action, "status": event.to_status},
     ))
 

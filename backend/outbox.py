@@ -1,0 +1,225 @@
+"""The outbox as a work queue: follow-up work written in the transaction of a change, then
+delivered by workers (Telegram, e-mail, later Bitrix24 and 1C) that may crash at any moment.
+
+* **Enqueue** is idempotent: every row has a ``dedup_key``; writing the same key twice keeps
+  the first (a scheduled reminder computed again after a restart is not queued again).
+* **Claim** gives a worker a lease on due rows. Another worker — or the same service after a
+  restart — takes a row over only once the lease has run out, so replicas never send a row
+  twice while both are alive.
+* **Order**: rows sharing an ``ordering_key`` go one at a time, in id order. ``strict`` topics
+  (sync calls: an update must not overtake the create) also wait behind an earlier row that
+  is backing off; notices only wait behind one that is due or being sent.
+* **Outcome**: ``done`` (sent or skipped), ``retry`` (exponential backoff with jitter, failed
+  after ``max_attempts``), ``fail`` at once (nothing will change by retrying), ``defer``
+  (not now, e.g. quiet hours; no attempt is counted). Failed rows stay for admins to read
+  and retry (``backend/services/outbox_admin.py``).
+
+What a crash can and cannot do: a worker that dies after the receiving system accepted a
+message but before ``done`` committed leaves a row whose lease runs out; it is delivered
+again. Telegram and SMTP accept no idempotency key, so that single in-flight message may
+arrive twice — never lost. A graceful stop waits for in-flight sends, so a restart
+duplicates nothing. ``progress`` keeps multi-part deliveries from repeating their sent parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, event, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, aliased
+
+from backend.db import Database, utcnow
+from backend.models import OutboxMessage
+
+MAX_BACKOFF_SECONDS = 3600
+
+
+async def enqueue(session: AsyncSession, topic: str, dedup_key: str, payload: dict[str, Any], *,
+                  ordering_key: str | None = None, not_before: datetime | None = None) -> bool:
+    """Queue work in the caller's transaction; False when a row with this key exists already."""
+    values = dict(topic=topic, dedup_key=dedup_key, payload=payload, ordering_key=ordering_key,
+                  status="pending", attempts=0, next_attempt_at=not_before or utcnow(), last_error="",
+                  created_at=utcnow(), progress={})
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    result = await session.execute(statement)
+    if result.rowcount:
+        _mark_written(session, topic)
+    return bool(result.rowcount)
+
+
+# --- waking the workers when a transaction with outbox rows commits ---------------------------
+
+_listeners: weakref.WeakSet[OutboxSignal] = weakref.WeakSet()
+
+
+class OutboxSignal:
+    """Wakes one worker when rows of its topics are committed in this process (the poll
+    interval covers rows written by other processes)."""
+
+    def __init__(self, topics: Iterable[str]) -> None:
+        self.topics = frozenset(topics)
+        self.event = asyncio.Event()
+        _listeners.add(self)
+
+    def set(self) -> None:
+        self.event.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout=timeout)
+        except TimeoutError:
+            pass
+        self.event.clear()
+
+
+def _mark_written(session: AsyncSession | Session, topic: str) -> None:
+    session.info.setdefault("outbox_topics", set()).add(topic)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_added_rows(session: Session, _context, _instances) -> None:
+    for row in session.new:
+        if isinstance(row, OutboxMessage):
+            _mark_written(session, row.topic)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_consumers(session: Session) -> None:
+    topics = session.info.pop("outbox_topics", None)
+    if not topics:
+        return
+    for listener in list(_listeners):
+        if listener.topics & topics:
+            listener.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_written(session: Session) -> None:
+    session.info.pop("outbox_topics", None)
+
+
+# --- claiming and finishing ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    attempts: int
+    progress: dict[str, Any]
+    ordering_key: str | None
+    created_at: datetime
+
+
+class OutboxQueue:
+    def __init__(self, db: Database, topics: Iterable[str], *, worker: str, lease: timedelta = timedelta(minutes=2),
+                 max_attempts: int = 8, strict_order: bool = False) -> None:
+        self.db = db
+        self.topics = tuple(topics)
+        self.worker = worker
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.strict_order = strict_order
+
+    def _available(self, now: datetime):
+        row = OutboxMessage
+        return and_(row.status == "pending", or_(row.claimed_until.is_(None), row.claimed_until < now))
+
+    async def claim(self, limit: int, *, now: datetime | None = None) -> list[Claimed]:
+        """Lease up to ``limit`` due rows, oldest first, at most one per ordering key."""
+        now = now or utcnow()
+        earlier = aliased(OutboxMessage)
+        blocking = [earlier.status == "pending"]
+        if not self.strict_order:  # a row backing off or deferred does not hold the rest back
+            blocking.append(or_(earlier.next_attempt_at <= now, earlier.claimed_until >= now))
+        held_back = exists().where(earlier.ordering_key == OutboxMessage.ordering_key,
+                                   earlier.id < OutboxMessage.id, *blocking)
+        async with self.db.one_writer(), self.db.session() as session:
+            candidates = (await session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.topic.in_(self.topics), self._available(now), OutboxMessage.next_attempt_at <= now,
+                       or_(OutboxMessage.ordering_key.is_(None), ~held_back))
+                .order_by(OutboxMessage.id).limit(limit * 4)
+            )).all()
+            if not candidates:
+                return []
+            rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(candidates))
+                                          .order_by(OutboxMessage.id))).all()
+            chosen, keys = [], set()
+            for row in rows:  # one per ordering key within this batch too
+                if row.ordering_key is not None:
+                    if row.ordering_key in keys:
+                        continue
+                    keys.add(row.ordering_key)
+                chosen.append(row.id)
+                if len(chosen) == limit:
+                    break
+            won = set((await session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(chosen), self._available(now))
+                .values(claimed_by=self.worker, claimed_until=now + self.lease)
+                .returning(OutboxMessage.id)
+            )).all())
+            await session.commit()
+            return [Claimed(r.id, r.topic, dict(r.payload), r.attempts, dict(r.progress or {}), r.ordering_key,
+                            r.created_at) for r in rows if r.id in won]
+
+    async def _finish(self, message_id: int, **values: Any) -> None:
+        async with self.db.one_writer(), self.db.session() as session:
+            await session.execute(update(OutboxMessage)
+                                  .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker)
+                                  .values(claimed_by=None, claimed_until=None, **values))
+            await session.commit()
+
+    async def save_progress(self, message_id: int, progress: dict[str, Any]) -> None:
+        async with self.db.one_writer(), self.db.session() as session:
+            await session.execute(update(OutboxMessage)
+                                  .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker)
+                                  .values(progress=progress))
+            await session.commit()
+
+    async def done(self, message_id: int, *, status: str = "sent", note: str = "") -> None:
+        await self._finish(message_id, status=status, last_error=note, sent_at=utcnow())
+
+    async def fail(self, message_id: int, error: str, *, attempts: int) -> None:
+        await self._finish(message_id, status="failed", last_error=error[:1000], attempts=attempts + 1)
+
+    async def retry(self, message_id: int, error: str, *, attempts: int) -> str:
+        """Back off exponentially with jitter; "failed" once ``max_attempts`` is reached."""
+        attempts += 1
+        if attempts >= self.max_attempts:
+            await self._finish(message_id, status="failed", last_error=error[:1000], attempts=attempts)
+            return "failed"
+        delay = backoff_seconds(attempts)
+        await self._finish(message_id, last_error=error[:1000], attempts=attempts,
+                           next_attempt_at=utcnow() + timedelta(seconds=delay))
+        return "pending"
+
+    async def defer(self, message_id: int, until: datetime, reason: str = "") -> None:
+        """Not now (quiet hours, a 429's retry_after): no attempt is counted."""
+        await self._finish(message_id, next_attempt_at=until, last_error=reason)
+
+    async def release(self, message_id: int) -> None:
+        """Give the row back untouched (a graceful stop before it was sent)."""
+        await self._finish(message_id)
+
+    async def counts(self) -> dict[str, int]:
+        async with self.db.session() as session:
+            rows = (await session.execute(
+                select(OutboxMessage.status, func.count()).where(OutboxMessage.topic.in_(self.topics))
+                .group_by(OutboxMessage.status))).all()
+        return {status: count for status, count in rows}
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter between half and one and a half times the step."""
+    return min(MAX_BACKOFF_SECONDS, 2 ** attempts) * (0.5 + random.random())

@@ -1,0 +1,4 @@
+"""Тексты бота на русском: notices, reminders and digests."""
+
+TEXTS: dict[str, str] = {
+}

@@ -1,0 +1,4 @@
+"""The bot's English texts: /vacation and /settings."""
+
+TEXTS: dict[str, str] = {
+}

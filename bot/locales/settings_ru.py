@@ -1,0 +1,4 @@
+"""Тексты бота на русском: /vacation and /settings."""
+
+TEXTS: dict[str, str] = {
+}
