@@ -21,11 +21,12 @@ from aiogram.types import BufferedInputFile
 from sqlalchemy import select
 
 from backend.db import Database, utcnow
-from backend.models import Attachment, Employee, HistoryEvent, OutboxMessage, PaymentRequest, RequestStage
+from backend.models import Attachment, Employee, HistoryEvent, OutboxMessage, PaymentRequest
 from backend.services.attachments import FileStore
 from backend.services.tokens import actor_of
 from bot.card_messages import refresh_cards, send_card
 from bot.cards import load_card
+from bot.notices import notice_text
 from bot.texts import Texts
 
 log = logging.getLogger("viza.delivery")
@@ -136,7 +137,7 @@ class OutboxDelivery:
             event = await session.get(HistoryEvent, payload["history_id"])
             request = await session.get(PaymentRequest, payload["request_id"])
             kind = payload["event"]
-            notice = await _notice_text(session, t, kind, event, request)
+            notice = await notice_text(session, t, kind, event, request)
             card = await load_card(session, actor, request.id, t) if kind in CARD_EVENTS else None
             invoices = []
             if kind == "task_assigned":
@@ -151,26 +152,3 @@ class OutboxDelivery:
         if card is not None and (card.live or kind == "task_assigned"):
             await send_card(self.bot, self.db, recipient.id, chat_id, card)
         return "sent", ""
-
-
-async def _notice_text(session, t: Texts, kind: str, event: HistoryEvent, request: PaymentRequest) -> str:
-    """The words of a notice; empty when the card itself says it all (new work for an approver)."""
-    if kind in ("task_assigned", "approved_for_payment"):
-        return ""
-    who = event.actor_label
-    if event.actor_id is not None:
-        who = await session.scalar(select(Employee.full_name).where(Employee.id == event.actor_id)) or who
-    if event.on_behalf_of_id is not None:
-        absent = await session.scalar(select(Employee.full_name).where(Employee.id == event.on_behalf_of_id))
-        who = t("notice.on_behalf", deputy=who, approver=absent or "—")
-    stage = ""
-    if event.stage is not None:
-        stage = await session.scalar(select(RequestStage.name).where(
-            RequestStage.request_id == request.id, RequestStage.round == event.round,
-            RequestStage.position == event.stage)) or ""
-    text = t(f"notice.{kind}", number=request.number, who=who, stage=stage,
-             amount=t.money(request.amount, request.currency), contractor=request.contractor_name,
-             day=t.day(request.paid_on))
-    if event.comment:
-        text += "\n" + t("notice.comment_line", comment=event.comment)
-    return text
