@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     working_days: list[int] = [1, 2, 3, 4, 5]  # ISO weekdays, Monday = 1
     holidays: list[date] = []  # days off on top of weekends (the production calendar)
     digest_time: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
+    scheduler_enabled: bool = True  # reminders, escalations, digests
     scheduler_interval_seconds: int = Field(default=60, ge=1, le=3600)
 
     bitrix24_webhook_url: str | None = None

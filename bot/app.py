@@ -17,6 +17,7 @@ from backend.settings import Settings
 from bot.delivery import OutboxDelivery
 from bot.dispatcher import ChatOrderedDispatcher
 from bot.flood import RetryAfter
+from bot.pacing import Pacer
 from bot.handlers import build_router
 from bot.middlewares import AfterUpdate, IdentityMiddleware
 from bot.storage import SqlStorage
@@ -29,7 +30,10 @@ COMMANDS = ("new", "inbox", "my", "pay", "help", "cancel")
 
 def make_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
-    session.middleware(RetryAfter())
+    session.middleware(RetryAfter())  # outermost: each retry is paced again
+    session.middleware(Pacer(rate=settings.telegram_rate_global, burst=settings.telegram_burst_global,
+                             chat_rate=settings.telegram_rate_chat, chat_burst=settings.telegram_burst_chat,
+                             group_per_minute=settings.telegram_group_per_minute))
     return Bot(settings.telegram_token, session=session)
 
 
@@ -59,7 +63,8 @@ class BotRuntime:
         self.db = db
         self.bot = bot or make_bot(settings)
         self.dispatcher = make_dispatcher(db, settings)
-        self.delivery = OutboxDelivery(self.bot, db, FileStore(settings.files_dir))
+        self.delivery = OutboxDelivery(self.bot, db, FileStore(settings.files_dir),
+                                       concurrency=settings.delivery_concurrency)
         self.dispatcher.update.outer_middleware(AfterUpdate(self.delivery.wake))
         self.username: str | None = None
         self._tasks: list[asyncio.Task] = []
@@ -88,6 +93,7 @@ class BotRuntime:
         if self.settings.telegram_mode == "polling":
             with contextlib.suppress(RuntimeError):  # polling had not started
                 await self.dispatcher.stop_polling()
+        await self.delivery.stop()  # sends in flight finish and are recorded: a restart repeats nothing
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,6 +100,9 @@ async def refresh_cards(bot: Bot, db: Database, request_id: int, *, history_id: 
                 if "not modified" not in error.message:
                     log.warning("card %s in chat %s: %s", row.message_id, row.chat_id, error.message)
                     row.live = "not found" not in error.message and row.live
+            except TelegramForbiddenError:  # they blocked the bot; the notices path tells the admins
+                row.live = False
+                continue
             row.rendered, row.live = card.fingerprint(), card.live and row.live
         await session.commit()
     return edits

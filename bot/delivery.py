@@ -1,154 +1,231 @@
 """Delivering the outbox to Telegram: notices to people and card refreshes.
 
-The engine writes ``notify`` and ``cards`` rows in the transaction of each change; this worker,
-running inside ``viza serve`` next to the bot, sends them in order and marks each one done.
-Telegram's answers steer it: 429 waits the ``retry_after`` it was told, 403 (the user blocked
-the bot) marks the employee unreachable and stops, anything else retries with backoff up to a
-limit. (Rate shaping, exactly-once across crashes and several replicas are the notifications
-issue's work; this is the delivery the chat needs now.)
+The engine and the scheduled jobs write ``notify`` and ``cards`` rows in the transaction of each
+change; this worker, running inside ``viza serve`` next to the bot, leases due rows
+(``backend.outbox.OutboxQueue``: one at a time per person, oldest first), sends them under
+Telegram's limits (``bot.pacing``) with up to ``concurrency`` sends in flight, and marks each one.
+
+* A notice of several messages (the invoice files, then the card) records each part as it
+  goes, so a retry or a restart sends only what is left.
+* 429: the row waits ``retry_after`` (no attempt counted) and the pacer holds every call back.
+* 403 (the person blocked the bot): they are marked unreachable, the admins are told, the row
+  fails and nothing more is sent to them until they write to the bot again.
+* 400 (chat not found, bad request): fails at once — retrying will not change the answer.
+* Anything else: exponential backoff with jitter; failed after ``max_attempts``, visible to
+  admins with its last error (``/api/v1/outbox``), and retryable from there.
+* Quiet hours: a non-urgent notice to someone in their quiet window waits until it ends.
+* ``stop()`` finishes the sends in flight, so a restart loses and duplicates nothing. A hard
+  crash after Telegram accepted a message but before it was marked leaves that one message
+  to be sent again when its lease runs out (Telegram takes no idempotency key): never lost,
+  at most one repeat per message in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
-from datetime import timedelta
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile
 from sqlalchemy import select
 
 from backend.db import Database, utcnow
-from backend.models import Attachment, Employee, HistoryEvent, OutboxMessage, PaymentRequest
+from backend.errors import NotFound
+from backend.models import Attachment, Employee, HistoryEvent, PaymentRequest
+from backend.notifications.quiet_hours import quiet_until
+from backend.outbox import Claimed, OutboxQueue, OutboxSignal
 from backend.services.attachments import FileStore
+from backend.services.telegram_reach import mark_unreachable
 from backend.services.tokens import actor_of
+from backend.services.transactions import in_transaction
+from bot import notices
 from bot.card_messages import refresh_cards, send_card
-from bot.cards import load_card
-from bot.notices import notice_text
+from bot.cards import Card, load_card
+from bot.pacing import bulk_sending
 from bot.texts import Texts
 
 log = logging.getLogger("viza.delivery")
 TOPICS = ("notify", "cards")
-MAX_ATTEMPTS = 8
 CARD_EVENTS = {"task_assigned", "approved_for_payment", "returned"}
+STOP_GRACE_SECONDS = 20.0
+
+
+@dataclass
+class Part:
+    """One Telegram message of a notice."""
+
+    kind: str  # text | document | card
+    text: str = ""
+    file: tuple[str, str] | None = None  # (filename, sha256)
+    card: Card | None = None
 
 
 class OutboxDelivery:
-    def __init__(self, bot: Bot, db: Database, store: FileStore, *, batch: int = 50, idle_poll: float = 0.5) -> None:
+    def __init__(self, bot: Bot, db: Database, store: FileStore, *, concurrency: int = 32, poll: float = 0.5,
+                 worker: str | None = None, lease: timedelta = timedelta(minutes=2), max_attempts: int = 8,
+                 clock: Callable[[], datetime] = utcnow,
+                 after_send: Callable[[Claimed, int], Awaitable[None]] | None = None) -> None:
         self.bot = bot
         self.db = db
         self.store = store
-        self.batch = batch
-        self.idle_poll = idle_poll
-        self._wake = asyncio.Event()
+        self.concurrency = concurrency
+        self.poll = poll
+        self.clock = clock
+        self.queue = OutboxQueue(db, TOPICS, worker=worker or f"tg-{socket.gethostname()}-{os.getpid()}",
+                                 lease=lease, max_attempts=max_attempts)
+        self.signal = OutboxSignal(TOPICS)
+        # A test hook: called after a part was accepted by Telegram, before it is recorded.
+        self.after_send = after_send
+        self._inflight: set[asyncio.Task] = set()
+        self._stopping = False
 
     def wake(self) -> None:
         """Something was just committed: look at the outbox now rather than at the next poll."""
-        self._wake.set()
+        self.signal.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                done = await self.deliver_due()
-            except TelegramRetryAfter as error:  # the whole bot is held back for a while
-                await asyncio.sleep(error.retry_after)
-                continue
-            except Exception:  # noqa: BLE001 — a bad row or a database hiccup must not stop delivery
-                log.exception("outbox delivery failed; retrying shortly")
-                done = 0
-            if done:
-                continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-            except TimeoutError:
-                pass
+        with bulk_sending():
+            while not self._stopping:
+                claimed = []
+                free = self.concurrency - len(self._inflight)
+                if free > 0:
+                    try:
+                        claimed = await self.queue.claim(free, now=self.clock())
+                    except Exception:  # noqa: BLE001 — a database hiccup must not stop delivery
+                        log.exception("outbox claim failed; retrying shortly")
+                for row in claimed:
+                    task = asyncio.create_task(self._deliver(row))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._finished)
+                if not claimed or len(self._inflight) >= self.concurrency:
+                    await self.signal.wait(self.poll)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._inflight.discard(task)
+        self.signal.set()  # a slot is free, and the next row of that person may be due
+
+    async def stop(self) -> None:
+        """Let the sends in flight finish and be recorded; then return."""
+        self._stopping = True
+        self.signal.set()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=STOP_GRACE_SECONDS)
+        for task in set(self._inflight):
+            task.cancel()
 
     async def deliver_due(self) -> int:
-        """Deliver what is due now, oldest first; returns how many rows were handled."""
-        async with self.db.session() as session:
-            rows = (await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.topic.in_(TOPICS), OutboxMessage.status == "pending",
-                                            OutboxMessage.next_attempt_at <= utcnow())
-                .order_by(OutboxMessage.id).limit(self.batch)
-            )).all()
-            ids = [(r.id, r.topic, dict(r.payload)) for r in rows]
-        for message_id, topic, payload in ids:
-            await self._deliver_one(message_id, topic, payload)
-        return len(ids)
+        """One pass over what is due now (tests and tools); returns how many rows were handled."""
+        with bulk_sending():
+            claimed = await self.queue.claim(self.concurrency, now=self.clock())
+            await asyncio.gather(*(self._deliver(row) for row in claimed))
+        return len(claimed)
 
-    async def _deliver_one(self, message_id: int, topic: str, payload: dict) -> None:
-        status, error, retry_in = "sent", "", None
+    # --- one row ---------------------------------------------------------------------------------
+
+    async def _deliver(self, row: Claimed) -> None:
         try:
-            if topic == "cards":
-                await refresh_cards(self.bot, self.db, payload["request_id"], history_id=payload.get("history_id"))
+            if row.topic == "cards":
+                await refresh_cards(self.bot, self.db, row.payload["request_id"],
+                                    history_id=row.payload.get("history_id"))
+                await self.queue.done(row.id)
             else:
-                status, error = await self._notify(payload)
-        except TelegramRetryAfter as exc:
-            await self._finish(message_id, "pending", f"429 retry after {exc.retry_after}s",
-                               retry_in=exc.retry_after, count=False)
+                await self._notify(row)
+        except TelegramRetryAfter as error:
+            await self.queue.defer(row.id, utcnow() + timedelta(seconds=error.retry_after),
+                                   f"429: retry after {error.retry_after}s")
+        except TelegramForbiddenError as error:
+            recipient = row.payload.get("recipient_id")
+            if recipient is not None:
+                await in_transaction(self.db, lambda s: mark_unreachable(s, recipient))
+            await self.queue.fail(row.id, f"403: {error.message}", attempts=row.attempts)
+        except TelegramBadRequest as error:
+            await self.queue.fail(row.id, f"400: {error.message}", attempts=row.attempts)
+        except asyncio.CancelledError:
             raise
-        except TelegramForbiddenError as exc:
-            await self._mark_blocked(payload.get("recipient_id"))
-            status, error = "failed", exc.message
-        except Exception as exc:  # noqa: BLE001 — recorded on the row, retried with backoff
-            log.warning("outbox %s: %s", message_id, exc)
-            status, error, retry_in = "pending", f"{type(exc).__name__}: {exc}"[:1000], 0.0
-        await self._finish(message_id, status, error, retry_in=retry_in)
+        except Exception as error:  # noqa: BLE001 — recorded on the row, retried with backoff
+            log.warning("outbox %s: %s", row.id, error)
+            with contextlib.suppress(Exception):
+                await self.queue.retry(row.id, f"{type(error).__name__}: {error}", attempts=row.attempts)
 
-    async def _finish(self, message_id: int, status: str, error: str, *, retry_in: float | None,
-                      count: bool = True) -> None:
-        async with self.db.session() as session:
-            row = await session.get(OutboxMessage, message_id)
-            if count:
-                row.attempts += 1
-            row.last_error = error
-            if status == "pending" and count and row.attempts >= MAX_ATTEMPTS:
-                status = "failed"
-            row.status = status
-            if status == "pending":
-                delay = retry_in if not count else min(3600, 2 ** row.attempts) * (0.5 + random.random())
-                row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-            elif status == "sent":
-                row.sent_at = utcnow()
-            await session.commit()
-
-    async def _mark_blocked(self, employee_id: int | None) -> None:
-        if employee_id is None:
-            return
-        async with self.db.session() as session:
-            employee = await session.get(Employee, employee_id)
-            if employee is not None and employee.telegram_blocked_at is None:
-                employee.telegram_blocked_at = utcnow()
-                await session.commit()
-
-    async def _notify(self, payload: dict) -> tuple[str, str]:
+    async def _notify(self, row: Claimed) -> None:
+        payload = row.payload
         async with self.db.session() as session:
             recipient = await session.get(Employee, payload["recipient_id"])
             if recipient is None or not recipient.active or recipient.telegram_user_id is None:
-                return "skipped", "no Telegram account bound"
+                await self.queue.done(row.id, status="skipped", note="no Telegram account bound")
+                return
             if recipient.telegram_blocked_at is not None:
-                return "skipped", "the user blocked the bot"
-            chat_id = recipient.telegram_user_id
-            t = Texts(recipient.language)
-            actor = actor_of(recipient)
-            event = await session.get(HistoryEvent, payload["history_id"])
-            request = await session.get(PaymentRequest, payload["request_id"])
-            kind = payload["event"]
-            notice = await notice_text(session, t, kind, event, request)
-            card = await load_card(session, actor, request.id, t) if kind in CARD_EVENTS else None
-            invoices = []
-            if kind == "task_assigned":
-                invoices = (await session.scalars(select(Attachment).where(
-                    Attachment.request_id == request.id, Attachment.kind == "invoice").order_by(Attachment.id))).all()
-                invoices = [(a.filename, a.sha256) for a in invoices]
-        if notice:
-            await self.bot.send_message(chat_id, notice)
-        for filename, sha256 in invoices:
+                await self.queue.done(row.id, status="skipped", note="the person blocked the bot")
+                return
+            if not payload.get("urgent"):
+                until = quiet_until(recipient.quiet_hours, recipient.timezone, self.clock())
+                if until is not None:
+                    await self.queue.defer(row.id, until, "quiet hours")
+                    return
+            parts = await self._parts(session, recipient, payload)
+        chat_id = recipient.telegram_user_id
+        done = int(row.progress.get("done", 0))
+        for index in range(done, len(parts)):
+            await self._send(chat_id, recipient.id, parts[index])
+            if self.after_send is not None:
+                await self.after_send(row, index)
+            if index + 1 < len(parts):
+                await self.queue.save_progress(row.id, {"done": index + 1})
+        await self.queue.done(row.id, status="sent" if parts else "skipped",
+                              note="" if parts else "nothing to say any more")
+
+    async def _parts(self, session, recipient: Employee, payload: dict[str, Any]) -> list[Part]:
+        t = Texts(recipient.language)
+        kind = payload["event"]
+        request_id = payload.get("request_id")
+        if kind == "recipient_unreachable":
+            return [Part("text", text=t("notice.recipient_unreachable", name=payload["data"]["name"]))]
+        if payload.get("history_id") is None:  # a reminder or a digest, from the scheduled jobs
+            text = await notices.scheduled_notice_text(session, t, payload, recipient)
+            parts = [Part("text", text=text)] if text else []
+            if request_id is not None and payload.get("data", {}).get("with_card"):
+                card = await _card_or_none(session, recipient, request_id, t)
+                if card is not None and card.live:
+                    parts.append(Part("card", card=card))
+            return parts
+        event = await session.get(HistoryEvent, payload["history_id"])
+        request = await session.get(PaymentRequest, request_id)
+        parts = []
+        text = await notices.notice_text(session, t, kind, event, request)
+        if text:
+            parts.append(Part("text", text=text))
+        if kind == "task_assigned":
+            invoices = (await session.scalars(select(Attachment).where(
+                Attachment.request_id == request.id, Attachment.kind == "invoice").order_by(Attachment.id))).all()
+            parts += [Part("document", text=t("file.invoice_of", number=request.number), file=(a.filename, a.sha256))
+                      for a in invoices]
+        if kind in CARD_EVENTS:
+            card = await _card_or_none(session, recipient, request.id, t)
+            if card is not None and (card.live or kind == "task_assigned"):
+                parts.append(Part("card", card=card))
+        return parts
+
+    async def _send(self, chat_id: int, employee_id: int, part: Part) -> None:
+        if part.kind == "text":
+            await self.bot.send_message(chat_id, part.text)
+        elif part.kind == "document":
+            filename, sha256 = part.file
             await self.bot.send_document(chat_id, BufferedInputFile(self.store.read(sha256), filename=filename),
-                                         caption=t("file.invoice_of", number=request.number))
-        if card is not None and (card.live or kind == "task_assigned"):
-            await send_card(self.bot, self.db, recipient.id, chat_id, card)
-        return "sent", ""
+                                         caption=part.text)
+        else:
+            await send_card(self.bot, self.db, employee_id, chat_id, part.card)
+
+
+async def _card_or_none(session, recipient: Employee, request_id: int, t: Texts) -> Card | None:
+    try:
+        return await load_card(session, actor_of(recipient), request_id, t)
+    except NotFound:  # no longer theirs to see
+        return None

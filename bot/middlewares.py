@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from backend.db import Database
 from backend.errors import DomainError
 from backend.services.core import Core
+from backend.services.telegram_reach import mark_reachable
 from backend.services.invites import employee_for_telegram
 from backend.services.tokens import actor_of
 from bot.texts import Texts, language_of
@@ -41,8 +42,7 @@ class IdentityMiddleware(BaseMiddleware):
                 if employee is not None:
                     core = Core(self.db, actor_of(employee))
                     language = employee.language
-                    if employee.telegram_blocked_at is not None:  # they are back: deliver again
-                        employee.telegram_blocked_at = None
+                    if await mark_reachable(session, employee):  # they are back: deliver again
                         await session.commit()
         data["core"] = core
         data["t"] = Texts(language)

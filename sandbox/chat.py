@@ -146,7 +146,9 @@ def _key(employee: Employee, taken: dict) -> str:
 
 async def main(data_dir: Path, port: int, script: Path | None) -> None:
     async with FakeTelegram(token="100200:SANDBOX", limits=RateLimits(private_burst=30)) as tg:
-        settings = Settings(data_dir=data_dir, telegram_token=tg.token, telegram_api_url=tg.base_url)
+        # The fake allows a burst of 30 per chat (a person at a terminal is slow); pace to match.
+        settings = Settings(data_dir=data_dir, telegram_token=tg.token, telegram_api_url=tg.base_url,
+                            telegram_burst_chat=20)
         await asyncio.to_thread(prepare, settings)  # it runs its own event loop
         print(await load_demo(settings))
         db = Database(settings.effective_database_url)

@@ -68,6 +68,8 @@ async def start_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str) -> tup
     settings = Settings(
         data_dir=tmp_path / "data", load_default_routes=False, telegram_token=tg.token,
         telegram_api_url=tg.base_url, telegram_mode=mode, public_url=base_url, webhook_secret=WEBHOOK_SECRET,
+        # Pace a little under the fake's own buckets, as the defaults do under Telegram's.
+        telegram_burst_chat=max(1, tg.state.limiter.limits.private_burst - 1), scheduler_enabled=False,
     )
     app = create_app(settings=settings, db=db)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
