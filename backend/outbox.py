@@ -173,6 +173,17 @@ class OutboxQueue:
             return [Claimed(r.id, r.topic, dict(r.payload), r.attempts, dict(r.progress or {}), r.ordering_key,
                             r.created_at) for r in rows if r.id in won]
 
+    async def reclaim_own(self) -> int:
+        """At start: rows this worker (same name) had leased in an earlier life are free again at
+        once, instead of after the lease. What it was sending when it died is sent again."""
+        async with self.db.one_writer(), self.db.session() as session:
+            result = await session.execute(update(OutboxMessage)
+                                           .where(OutboxMessage.claimed_by == self.worker,
+                                                  OutboxMessage.topic.in_(self.topics))
+                                           .values(claimed_by=None, claimed_until=None))
+            await session.commit()
+            return result.rowcount
+
     async def _finish(self, message_id: int, **values: Any) -> None:
         async with self.db.one_writer(), self.db.session() as session:
             await session.execute(update(OutboxMessage)

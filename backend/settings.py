@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     telegram_rate_chat: float = Field(default=1.0, gt=0, le=100)
     telegram_burst_chat: int = Field(default=2, ge=1, le=100)
     telegram_group_per_minute: int = Field(default=20, ge=1, le=1000)
+    # Names this process's leases on outbox rows; after a crash, the same name takes its rows
+    # back at once. Give each replica its own (the host name is the default).
+    instance_name: str = Field(default_factory=lambda: __import__("socket").gethostname()[:40], max_length=40)
     delivery_concurrency: int = Field(default=32, ge=1, le=512)
 
     # E-mail to contractors: smtp://user:password@host:587 (STARTTLS when offered),

@@ -25,7 +25,7 @@ from bot.texts import CATALOGUES, Texts
 
 log = logging.getLogger("viza.bot")
 WEBHOOK_PATH = "/telegram/webhook"
-COMMANDS = ("new", "inbox", "my", "pay", "help", "cancel")
+COMMANDS = ("new", "inbox", "my", "pay", "vacation", "settings", "help", "cancel")
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -64,7 +64,7 @@ class BotRuntime:
         self.bot = bot or make_bot(settings)
         self.dispatcher = make_dispatcher(db, settings)
         self.delivery = OutboxDelivery(self.bot, db, FileStore(settings.files_dir),
-                                       concurrency=settings.delivery_concurrency)
+                                       concurrency=settings.delivery_concurrency, worker=settings.instance_name)
         self.dispatcher.update.outer_middleware(AfterUpdate(self.delivery.wake))
         self.username: str | None = None
         self._tasks: list[asyncio.Task] = []

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -79,46 +78,69 @@ class OutboxDelivery:
         self.concurrency = concurrency
         self.poll = poll
         self.clock = clock
-        self.queue = OutboxQueue(db, TOPICS, worker=worker or f"tg-{socket.gethostname()}-{os.getpid()}",
+        self.queue = OutboxQueue(db, TOPICS, worker=f"tg-{worker or socket.gethostname()}"[:64],
                                  lease=lease, max_attempts=max_attempts)
         self.signal = OutboxSignal(TOPICS)
         # A test hook: called after a part was accepted by Telegram, before it is recorded.
         self.after_send = after_send
         self._inflight: set[asyncio.Task] = set()
         self._stopping = False
+        self._started = False
+        self._loop_done = asyncio.Event()
 
     def wake(self) -> None:
         """Something was just committed: look at the outbox now rather than at the next poll."""
         self.signal.set()
 
     async def run(self) -> None:
+        self._started = True
+        try:
+            if reclaimed := await self.queue.reclaim_own():
+                log.warning("%s outbox rows were in flight when this instance last stopped; sending them again",
+                            reclaimed)
+        except Exception:  # noqa: BLE001 — the leases run out by themselves anyway
+            log.exception("could not take back earlier leases")
         with bulk_sending():
-            while not self._stopping:
-                claimed = []
-                free = self.concurrency - len(self._inflight)
-                if free > 0:
-                    try:
-                        claimed = await self.queue.claim(free, now=self.clock())
-                    except Exception:  # noqa: BLE001 — a database hiccup must not stop delivery
-                        log.exception("outbox claim failed; retrying shortly")
-                for row in claimed:
-                    task = asyncio.create_task(self._deliver(row))
-                    self._inflight.add(task)
-                    task.add_done_callback(self._finished)
-                if not claimed or len(self._inflight) >= self.concurrency:
-                    await self.signal.wait(self.poll)
+            try:
+                while not self._stopping:
+                    await self._claim_and_start()
+            finally:
+                self._loop_done.set()
+
+    async def _claim_and_start(self) -> None:
+        claimed = []
+        free = self.concurrency - len(self._inflight)
+        if free > 0:
+            try:
+                claimed = await self.queue.claim(free, now=self.clock())
+            except Exception:  # noqa: BLE001 — a database hiccup must not stop delivery
+                log.exception("outbox claim failed; retrying shortly")
+        for row in claimed:
+            if self._stopping:  # stop() came while claiming: give it back untouched
+                await self.queue.release(row.id)
+                continue
+            task = asyncio.create_task(self._deliver(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._finished)
+        if not claimed or len(self._inflight) >= self.concurrency:
+            await self.signal.wait(self.poll)
 
     def _finished(self, task: asyncio.Task) -> None:
         self._inflight.discard(task)
         self.signal.set()  # a slot is free, and the next row of that person may be due
 
     async def stop(self) -> None:
-        """Let the sends in flight finish and be recorded; then return."""
+        """Claim nothing more; let the sends in flight finish and be recorded; then return."""
         self._stopping = True
         self.signal.set()
-        if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=STOP_GRACE_SECONDS)
-        for task in set(self._inflight):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE_SECONDS
+        if self._started:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._loop_done.wait(), timeout=STOP_GRACE_SECONDS)
+        while self._inflight and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._inflight), timeout=left)
+        for task in set(self._inflight):  # stuck past the grace: its lease, taken back at start, covers it
             task.cancel()
 
     async def deliver_due(self) -> int:

@@ -62,7 +62,8 @@ class Viza:
             return await session.scalar(select(Employee).where(Employee.id == self.company.people[name].id))
 
 
-async def start_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str) -> tuple[uvicorn.Server, asyncio.Task, Settings, str]:
+async def start_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str,
+                     **overrides) -> tuple[uvicorn.Server, asyncio.Task, Settings, str]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -70,6 +71,7 @@ async def start_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str) -> tup
         telegram_api_url=tg.base_url, telegram_mode=mode, public_url=base_url, webhook_secret=WEBHOOK_SECRET,
         # Pace a little under the fake's own buckets, as the defaults do under Telegram's.
         telegram_burst_chat=max(1, tg.state.limiter.limits.private_burst - 1), scheduler_enabled=False,
+        **overrides,
     )
     app = create_app(settings=settings, db=db)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
