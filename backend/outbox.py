@@ -191,6 +191,16 @@ class OutboxQueue:
                                   .values(claimed_by=None, claimed_until=None, **values))
             await session.commit()
 
+    async def extend(self, message_id: int) -> bool:
+        """Renew the lease of a row still being worked on (a long wait under flood control);
+        False when it is no longer ours."""
+        async with self.db.one_writer(), self.db.session() as session:
+            result = await session.execute(update(OutboxMessage)
+                                           .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker)
+                                           .values(claimed_until=utcnow() + self.lease))
+            await session.commit()
+            return bool(result.rowcount)
+
     async def save_progress(self, message_id: int, progress: dict[str, Any]) -> None:
         async with self.db.one_writer(), self.db.session() as session:
             await session.execute(update(OutboxMessage)

@@ -195,7 +195,13 @@ class OutboxDelivery:
             parts = await self._parts(session, recipient, payload)
         chat_id = recipient.telegram_user_id
         done = int(row.progress.get("done", 0))
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
         for index in range(done, len(parts)):
+            if loop.time() - renewed > self.queue.lease.total_seconds() / 2:  # flood control held us long
+                if not await self.queue.extend(row.id):
+                    return  # another worker took the row over; it sends the rest
+                renewed = loop.time()
             await self._send(chat_id, recipient.id, parts[index])
             if self.after_send is not None:
                 await self.after_send(row, index)
