@@ -6,7 +6,7 @@ delivered by workers (Telegram, e-mail, later Bitrix24 and 1C) that may crash at
 * **Claim** gives a worker a lease on due rows. Another worker — or the same service after a
   restart — takes a row over only once the lease has run out, so replicas never send a row
   twice while both are alive.
-* **Order**: rows sharing an ``ordering_key`` go one at a time, in id order. ``strict`` topics
+* **Order**: rows of a topic sharing an ``ordering_key`` go one at a time, in id order. ``strict`` topics
   (sync calls: an update must not overtake the create) also wait behind an earlier row that
   is backing off; notices only wait behind one that is due or being sent.
 * **Outcome**: ``done`` (sent or skipped), ``retry`` (exponential backoff with jitter, failed
@@ -141,8 +141,9 @@ class OutboxQueue:
         blocking = [earlier.status == "pending"]
         if not self.strict_order:  # a row backing off or deferred does not hold the rest back
             blocking.append(or_(earlier.next_attempt_at <= now, earlier.claimed_until >= now))
+        # Order is kept within a topic: an e-mail about a request does not wait for its card refreshes.
         held_back = exists().where(earlier.ordering_key == OutboxMessage.ordering_key,
-                                   earlier.id < OutboxMessage.id, *blocking)
+                                   earlier.topic == OutboxMessage.topic, earlier.id < OutboxMessage.id, *blocking)
         async with self.db.one_writer(), self.db.session() as session:
             candidates = (await session.scalars(
                 select(OutboxMessage.id)

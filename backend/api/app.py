@@ -9,6 +9,7 @@ from fastapi_offline import FastAPIOffline
 
 from backend.api import errors
 from backend.api.routes import ROUTERS
+from backend.background import BackgroundWork
 from backend.db import Database
 from backend.settings import Settings, get_settings
 
@@ -20,6 +21,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.db = db or Database(settings.effective_database_url)
+        app.state.background = BackgroundWork(app.state.db, settings)
+        await app.state.background.start()
         app.state.bot = None
         if settings.telegram_token:
             from bot.app import BotRuntime  # the chat front door runs in the same process
@@ -32,6 +35,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         finally:
             if app.state.bot is not None:
                 await app.state.bot.stop()
+            await app.state.background.stop()
             if owns_db:
                 await app.state.db.dispose()
 

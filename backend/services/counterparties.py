@@ -5,13 +5,14 @@ A known INN fills in the rest of a form (seed 004: too many fields) — see :fun
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, Forbidden
+from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.models import Counterparty
 from backend.requisites import normalize_digits, validate_inn, validate_requisites
 from backend.services.company import Errors, flush_unique, missing_fields, name_matches, text
@@ -40,6 +41,15 @@ class CounterpartyFields(BaseModel):
 
 
 REQUISITES = ("inn", "kpp", "bik", "account", "corr_account")
+# The rule employees' addresses follow (backend/services/company/employees.py): the payment notice goes here.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _email(value: Any) -> str | None:
+    email = text(value, "email", 200, required=False)
+    if email and not _EMAIL.fullmatch(email):
+        raise InvalidInput("email.format", field="email")
+    return email or None
 
 
 async def create_counterparty(session: AsyncSession, fields: CounterpartyFields) -> Counterparty:
@@ -71,7 +81,7 @@ async def _apply(session: AsyncSession, counterparty: Counterparty, given: dict[
     if "bank_name" in given:
         values["bank_name"] = errors.attempt(lambda: text(given["bank_name"], "bank_name", 300, required=False))
     if "email" in given:
-        values["email"] = errors.attempt(lambda: text(given["email"], "email", 200, required=False)) or None
+        values["email"] = errors.attempt(lambda: _email(given["email"]))
     if "phone" in given:
         values["phone"] = errors.attempt(lambda: text(given["phone"], "phone", 50, required=False)) or None
     if any(k in given for k in REQUISITES) and given.get("inn", ...) is not None:
