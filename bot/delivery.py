@@ -218,7 +218,9 @@ class OutboxDelivery:
             return [Part("text", text=t("notice.recipient_unreachable", name=payload["data"]["name"]))]
         if payload.get("history_id") is None:  # a reminder or a digest, from the scheduled jobs
             text = await notices.scheduled_notice_text(session, t, payload, recipient)
-            parts = [Part("text", text=text)] if text else []
+            if not text:  # the reminder has become pointless (decided meanwhile): say nothing
+                return []
+            parts = [Part("text", text=text)]
             if request_id is not None and payload.get("data", {}).get("with_card"):
                 card = await _card_or_none(session, recipient, request_id, t)
                 if card is not None and card.live:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 
-from backend.models import Employee, HistoryEvent, PaymentRequest, RequestStage
+from backend.db import utcnow
+from backend.models import ApprovalTask, Employee, HistoryEvent, PaymentRequest, RequestStage
+from backend.notifications.jobs import PAY_KINDS
 from bot.texts import Texts
 
 
@@ -29,3 +33,103 @@ async def notice_text(session, t: Texts, kind: str, event: HistoryEvent, request
     if event.comment:
         text += "\n" + t("notice.comment_line", comment=event.comment)
     return text
+
+
+# --- scheduled notices: reminders, escalation, pay-by deadlines, the morning digest ----------------
+
+async def scheduled_notice_text(session, t: Texts, payload: dict, recipient: Employee) -> str:
+    """The words of a notice queued by a scheduled job (no history event behind it).
+
+    Empty when a reminder about a task has become moot (decided, or the stage moved on) while
+    it waited in the outbox: nothing is worth sending then."""
+    kind = payload["event"]
+    data = payload.get("data") or {}
+    if kind in ("sla_reminder", "escalation", "escalated"):
+        return await _task_notice(session, t, kind, data, recipient.timezone)
+    if kind in PAY_KINDS:
+        return await _pay_notice(session, t, kind, data["request_ids"])
+    if kind == "digest":
+        return await _digest(session, t, data)
+    raise ValueError(f"not a scheduled notice: {kind!r}")
+
+
+def waited(t: Texts, delta: timedelta) -> str:
+    """How long something has waited, as people say it: "2 дн. 3 ч", "5 h", "less than an hour"."""
+    days, hours = divmod(max(0, int(delta.total_seconds() // 3600)), 24)
+    if days:
+        return t("notice.waited_days", days=days, hours=hours)
+    if hours:
+        return t("notice.waited_hours", hours=hours)
+    return t("notice.waited_minutes")
+
+
+async def _name(session, employee_id: int | None) -> str:
+    return await session.scalar(select(Employee.full_name).where(Employee.id == employee_id)) or "—"
+
+
+async def _task_notice(session, t: Texts, kind: str, data: dict, zone: str) -> str:
+    task = await session.get(ApprovalTask, data["task_id"])
+    if task is None or task.status != "pending":
+        return ""
+    stage = await session.get(RequestStage, task.stage_id)
+    if stage.status != "active":
+        return ""
+    request = await session.get(PaymentRequest, task.request_id)
+    about = dict(id=request.id, number=request.number, amount=t.money(request.amount, request.currency),
+                 contractor=request.contractor_name, stage=stage.name, sla=stage.sla_hours,
+                 since=t.moment(stage.started_at, zone), waited=waited(t, utcnow() - stage.started_at))
+    if kind == "sla_reminder":
+        return t("notice.sla_reminder", **about)
+    if kind == "escalation":
+        approver = await _name(session, task.approver_id)
+        if task.assignee_id != task.approver_id:
+            approver = t("notice.on_behalf", deputy=await _name(session, task.assignee_id), approver=approver)
+        return t("notice.escalation", approver=approver, **about)
+    return t("notice.escalated", head=await _name(session, data.get("head_id")), **about)
+
+
+def _request_line(t: Texts, request: PaymentRequest) -> str:
+    line = t("notice.request_line", id=request.id, number=request.number,
+             amount=t.money(request.amount, request.currency), contractor=request.contractor_name,
+             day=t.day(request.pay_by))
+    if request.status != "approved":  # paid (or cancelled) since the reminder was queued
+        line += f" · {t.status(request.status)}"
+    return line
+
+
+async def _pay_notice(session, t: Texts, kind: str, request_ids: list[int]) -> str:
+    requests = (await session.scalars(select(PaymentRequest).where(PaymentRequest.id.in_(request_ids))
+                                      .order_by(PaymentRequest.pay_by, PaymentRequest.id))).all()
+    if kind == "pay_due_next":
+        title = t("notice.pay_due_next", count=len(requests))
+    elif kind == "pay_due_today":
+        title = t("notice.pay_due_today", count=len(requests))
+    else:
+        title = t("notice.pay_overdue", count=len(requests))
+    total = _totals(t, requests)
+    return "\n".join([title, *(_request_line(t, r) for r in requests), t("notice.pay_total", total=total),
+                      t("notice.pay_open")])
+
+
+def _totals(t: Texts, requests) -> str:
+    sums: dict[str, int] = {}
+    for request in requests:
+        sums[request.currency] = sums.get(request.currency, 0) + request.amount
+    return " + ".join(t.money(amount, currency) for currency, amount in sums.items())
+
+
+async def _digest(session, t: Texts, data: dict) -> str:
+    lines = [t("notice.digest_title")]
+    if data.get("inbox"):
+        oldest = await session.get(PaymentRequest, data["oldest_request_id"])
+        since = datetime.fromisoformat(data["oldest_since"]) if data.get("oldest_since") else None
+        lines.append(t("notice.digest_inbox", count=data["inbox"], id=oldest.id, number=oldest.number,
+                       amount=t.money(oldest.amount, oldest.currency), contractor=oldest.contractor_name,
+                       waited=waited(t, utcnow() - since) if since else "—"))
+    if data.get("returned"):
+        numbers = (await session.scalars(select(PaymentRequest.number).where(PaymentRequest.id.in_(data["returned"]))
+                                         .order_by(PaymentRequest.id))).all()
+        lines.append(t("notice.digest_returned", count=len(data["returned"]), numbers=", ".join(numbers)))
+    if data.get("pay_today") or data.get("pay_overdue"):
+        lines.append(t("notice.digest_pay", today=data.get("pay_today", 0), overdue=data.get("pay_overdue", 0)))
+    return "\n".join(lines)

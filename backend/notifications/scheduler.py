@@ -1,0 +1,75 @@
+"""Running the scheduled jobs: APScheduler 3 calls ``run_once`` every
+``scheduler_interval_seconds``, and once right at start, so what fell due while the service was
+down is done once when it is back. Each job runs in its own transaction; one that fails is
+logged and the others go on.
+
+Several replicas may each run this: the jobs' dedup keys make the second run of any notice a
+no-op, so no leader election is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from backend.db import Database, utcnow
+from backend.notifications.jobs import JOBS, Job
+from backend.services.transactions import in_transaction
+from backend.settings import Settings
+
+log = logging.getLogger("viza.scheduler")
+
+
+class NotificationScheduler:
+    def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.jobs: dict[str, Job] = dict(JOBS)
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running = asyncio.Lock()  # one run at a time in this process
+
+    def register(self, name: str, job: Job) -> None:
+        """Add a job (``async def job(session, now, settings) -> int``); a name already taken is replaced."""
+        self.jobs[name] = job
+
+    def start(self) -> None:
+        """Start ticking; call from inside the running event loop."""
+        interval = self.settings.scheduler_interval_seconds
+        self._scheduler.add_job(
+            self.run_once, IntervalTrigger(seconds=interval, timezone=UTC), id="notifications",
+            next_run_time=datetime.now(UTC), coalesce=True, max_instances=1, misfire_grace_time=interval,
+            replace_existing=True,
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop ticking, letting a run in progress finish its transactions."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        async with self._running:
+            self._scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
+
+    async def run_once(self, now: datetime | None = None) -> dict[str, int]:
+        """Run every registered job at ``now`` (the clock's time by default); returns what each
+        queued, leaving out the jobs that failed."""
+        now = now or self.clock()
+        done: dict[str, int] = {}
+        async with self._running:
+            for name, job in list(self.jobs.items()):
+                try:
+                    done[name] = await in_transaction(
+                        self.db, lambda session, job=job: job(session, now, self.settings))
+                except Exception:  # noqa: BLE001 — one broken job must not stop the others
+                    log.exception("scheduled job %s failed at %s", name, now.isoformat())
+                    continue
+                if done[name]:
+                    log.info("scheduled job %s: %s", name, done[name])
+        return done
