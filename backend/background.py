@@ -21,7 +21,8 @@ class BackgroundWork:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.settings = settings
         self.scheduler = NotificationScheduler(db, settings)
-        self.scheduler.register("delegations", sync_delegations)
+        # Hand-overs first: on a delegation's first day the reminders go to the deputy already.
+        self.scheduler.register("delegations", sync_delegations, first=True)
         self.email = EmailDelivery(db, settings)
         self._email_task: asyncio.Task | None = None
 

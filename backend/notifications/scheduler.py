@@ -34,9 +34,11 @@ class NotificationScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._running = asyncio.Lock()  # one run at a time in this process
 
-    def register(self, name: str, job: Job) -> None:
-        """Add a job (``async def job(session, now, settings) -> int``); a name already taken is replaced."""
-        self.jobs[name] = job
+    def register(self, name: str, job: Job, *, first: bool = False) -> None:
+        """Add a job (``async def job(session, now, settings) -> int``); a name already taken is
+        replaced. ``first`` runs it before the others on each tick."""
+        self.jobs.pop(name, None)
+        self.jobs = {name: job, **self.jobs} if first else {**self.jobs, name: job}
 
     def start(self) -> None:
         """Start ticking; call from inside the running event loop."""

@@ -508,11 +508,40 @@ async def _attach(step: Step) -> Status:
     return Status(step.request.status)
 
 
+async def _delegate(step: Step) -> Status:
+    """Hand the approver's pending tasks of the active stage to ``assignee_id``: their deputy
+    while a delegation is in force, or the approver again once it ends."""
+    approver_id, assignee_id = step.data["approver_id"], step.data["assignee_id"]
+    if Party.ADMIN not in step.parties and step.actor.employee_id != approver_id:
+        raise Forbidden("delegation.not_yours", field="employee_id")  # a deputy may not pass work on
+    if assignee_id == step.request.initiator_id:
+        raise InvalidInput("delegation.deputy_is_initiator", field="deputy_id")
+    assignee = await step.session.get(Employee, assignee_id)
+    if assignee is None or not assignee.active:
+        raise InvalidInput("add_approver.unknown_employee", field="deputy_id")
+    stage = await active_stage(step.session, step.request)
+    tasks = [t for t in stage.tasks if t.status == "pending" and t.approver_id == approver_id
+             and t.assignee_id != assignee_id]
+    if not tasks:
+        raise Conflict("delegation.nothing_pending", field="employee_id")
+    delegation = step.data.get("delegation") or {}
+    step.details["delegation"] = {
+        "id": delegation.get("id"), "approver_id": approver_id, "to_id": assignee_id,
+        "from_ids": sorted({t.assignee_id for t in tasks}), "handed_back": assignee_id == approver_id,
+        "starts_on": _plain(delegation.get("starts_on")), "ends_on": _plain(delegation.get("ends_on")),
+    }
+    for task in tasks:
+        task.assignee_id = assignee_id
+    step.stage = stage.position
+    step.notify([assignee_id], "task_assigned", include_actor=True)  # the card with the buttons
+    return Status.PENDING
+
+
 HANDLERS: dict[Action, Handler] = {
     Action.CREATE: _create, Action.UPDATE: _update, Action.SUBMIT: _submit, Action.APPROVE: _approve,
     Action.REJECT: _reject, Action.RETURN: _return, Action.COMMENT: _comment,
     Action.ADD_APPROVER: _add_approver, Action.MARK_PAID: _mark_paid, Action.CLOSE: _close,
-    Action.CANCEL: _cancel, Action.ATTACH: _attach,
+    Action.CANCEL: _cancel, Action.ATTACH: _attach, Action.DELEGATE: _delegate,
 }
 
 

@@ -30,6 +30,7 @@ class Action(StrEnum):
     CLOSE = "close"
     CANCEL = "cancel"
     ATTACH = "attach"
+    DELEGATE = "delegate"  # pending tasks handed to a deputy, or back; follows a delegation
 
 
 class Party(StrEnum):
@@ -79,7 +80,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Payment orders and closing documents come from accounting once the request is approved.
     _t(Action.ATTACH, {S.APPROVED, S.PAID, S.CLOSED}, {S.APPROVED, S.PAID, S.CLOSED}, {P.ACCOUNTANT, P.ADMIN}),
     _t(Action.CANCEL, {S.DRAFT, S.PENDING, S.RETURNED, S.APPROVED}, {S.CANCELLED}, {P.INITIATOR, P.ADMIN}),
+    # The approver themselves (when they delegate or come back), an admin, or the system's daily job.
+    _t(Action.DELEGATE, {S.PENDING}, {S.PENDING}, {P.APPROVER, P.ADMIN}),
 )
+# Done to a request as a consequence of something else, never offered on it.
+INDIRECT = frozenset({Action.CREATE, Action.DELEGATE})
 
 
 def find_transition(action: Action, status: Status | None) -> Transition | None:
@@ -94,5 +99,5 @@ def actions_available(status: Status, parties: frozenset[Party] | set[Party]) ->
     """What someone related to a request by ``parties`` may do with it now."""
     return [
         t.action for t in TRANSITIONS
-        if status in t.sources and t.parties & set(parties) and t.action != Action.CREATE
+        if status in t.sources and t.parties & set(parties) and t.action not in INDIRECT
     ]

@@ -8,7 +8,8 @@ TEXTS: dict[str, str] = {
     "start.bound": "Done, {name}! Your Telegram account is linked — requests and approvals will come here.",
     "start.again": "Hello, {name}!",
     "help.everyone": "What I can do:\n/new — a new payment request\n/my — my requests and their statuses\n"
-                     "/inbox — what waits for my decision\n/cancel — stop the current step\n/help — this help\n"
+                     "/inbox — what waits for my decision\n/vacation — a deputy while I am away\n"
+                     "/settings — time zone, quiet hours, digest, language\n/cancel — stop the current step\n/help — this help\n"
                      "/r<number> — open a request card (e.g. /r42)",
     "help.approver": "When your approval is needed you get a card with Approve, Reject (I'll ask why), "
                      "Return (I'll ask what to fix), Comment and Add approver. "

@@ -174,7 +174,8 @@ async def list_delegations(core: CoreDep, employee_id: int | None = None, includ
 
 
 @router.post("/delegations", status_code=201, tags=["delegations"],
-             summary="Hand my approvals to a deputy for a date range (admins: anyone's)")
+             summary="Hand my approvals to a deputy for a date range (admins: anyone's); "
+             "what waits for me now moves to the deputy while it is in force")
 async def create_delegation(fields: DelegationFields, core: CoreDep) -> dict[str, Any]:
     return await core.call(service.create_delegation, core.actor, fields, view=service.delegation_view)
 
@@ -189,6 +190,6 @@ async def update_delegation(delegation_id: int, fields: DelegationFields, core: 
     return await core.call(service.update_delegation, core.actor, delegation_id, fields, view=service.delegation_view)
 
 
-@router.post("/delegations/{delegation_id}/cancel", tags=["delegations"], summary="Cancel (again: no change)")
+@router.post("/delegations/{delegation_id}/cancel", tags=["delegations"], summary="Cancel: what the deputy still holds comes back (again: no change)")
 async def cancel_delegation(delegation_id: int, core: CoreDep) -> dict[str, Any]:
     return await core.call(service.cancel_delegation, core.actor, delegation_id, view=service.delegation_view)

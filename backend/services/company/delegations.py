@@ -1,4 +1,9 @@
-"""Delegations: a deputy approving for someone who is away."""
+"""Delegations: a deputy approving for someone who is away.
+
+Creating, changing or cancelling one hands the approvals already waiting over to the deputy
+(or back) in the same transaction; the scheduler's ``sync_delegations`` does the same when a
+start date arrives or an end date passes.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from backend.db import utcnow
 from backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from backend.models import Delegation, Employee
 from backend.services.company.common import Errors, active_employee, missing_fields, today
+from backend.services.delegation_handover import hand_over
 from backend.workflows.actors import Actor
 
 
@@ -34,6 +40,7 @@ async def create_delegation(session: AsyncSession, actor: Actor, fields: Delegat
     await _apply_delegation(session, actor, delegation, given, creating=True)
     session.add(delegation)
     await session.flush()
+    await hand_over(session, actor, approver_ids=[delegation.employee_id])
     return delegation
 
 
@@ -48,16 +55,18 @@ async def update_delegation(session: AsyncSession, actor: Actor, delegation_id: 
         raise InvalidInput("delegation.cancelled", id=delegation.id)
     await _apply_delegation(session, actor, delegation, given, creating=False)
     await session.flush()
+    await hand_over(session, actor, approver_ids=[delegation.employee_id])
     return delegation
 
 
 async def cancel_delegation(session: AsyncSession, actor: Actor, delegation_id: int) -> Delegation:
-    """Cancel; cancelling again changes nothing."""
+    """Cancel; what the deputy still holds goes back at once. Cancelling again changes nothing."""
     delegation = await get_delegation(session, actor, delegation_id)
     _check_delegation_actor(actor, delegation.employee_id)
     if delegation.cancelled_at is None:
         delegation.cancelled_at = utcnow()
         await session.flush()
+        await hand_over(session, actor, approver_ids=[delegation.employee_id])
     return delegation
 
 
@@ -85,27 +94,51 @@ async def _apply_delegation(session: AsyncSession, actor: Actor, delegation: Del
         if employee is None:
             errors.add(InvalidInput("reference.unknown", field="employee_id", id=employee_id))
     if "deputy_id" in given:
-        if deputy_id == employee_id:
-            errors.add(InvalidInput("delegation.self", field="deputy_id"))
-        else:
-            try:
-                await active_employee(session, deputy_id, "deputy_id")
-            except DomainError as error:
-                errors.add(error)
+        try:
+            await _check_deputy(session, employee_id, deputy_id)
+        except DomainError as error:
+            errors.add(error)
     if ends_on < starts_on:
         errors.add(InvalidInput("delegation.dates", field="ends_on", starts_on=starts_on.strftime("%d.%m.%Y")))
     elif ("ends_on" in given or creating) and ends_on < today(actor):
         errors.add(InvalidInput("delegation.past", field="ends_on"))
     errors.raise_if_any()
+    await _check_overlap(session, employee_id, starts_on, ends_on, delegation.id)
+    delegation.employee_id, delegation.deputy_id = employee_id, deputy_id
+    delegation.starts_on, delegation.ends_on = starts_on, ends_on
+
+
+async def _check_deputy(session: AsyncSession, employee_id: int, deputy_id: int) -> None:
+    if deputy_id == employee_id:
+        raise InvalidInput("delegation.self", field="deputy_id")
+    await active_employee(session, deputy_id, "deputy_id")
+
+
+async def _check_overlap(session: AsyncSession, employee_id: int, starts_on: date, ends_on: date,
+                         delegation_id: int | None = None) -> None:
     overlapping = await session.scalar(select(Delegation.id).where(
         Delegation.employee_id == employee_id, Delegation.cancelled_at.is_(None),
         Delegation.starts_on <= ends_on, Delegation.ends_on >= starts_on,
-        *([Delegation.id != delegation.id] if delegation.id is not None else []),
+        *([Delegation.id != delegation_id] if delegation_id is not None else []),
     ).order_by(Delegation.id).limit(1))
     if overlapping is not None:
         raise Conflict("delegation.overlap", field="starts_on", id=overlapping)
-    delegation.employee_id, delegation.deputy_id = employee_id, deputy_id
-    delegation.starts_on, delegation.ends_on = starts_on, ends_on
+
+
+async def check_own_period(session: AsyncSession, actor: Actor, starts_on: date, ends_on: date) -> None:
+    """The checks of the actor's own new delegation that need no deputy yet, for a dialog that
+    asks the dates first; ``create_delegation`` makes them all again."""
+    if ends_on < starts_on:
+        raise InvalidInput("delegation.dates", field="ends_on", starts_on=starts_on.strftime("%d.%m.%Y"))
+    if ends_on < today(actor):
+        raise InvalidInput("delegation.past", field="ends_on")
+    await _check_overlap(session, actor.employee_id, starts_on, ends_on)
+
+
+async def check_own_deputy(session: AsyncSession, actor: Actor, deputy_id: int) -> Employee:
+    """The deputy the actor picked for themselves, if they may be one (see ``check_own_period``)."""
+    await _check_deputy(session, actor.employee_id, deputy_id)
+    return await session.get(Employee, deputy_id)
 
 
 async def get_delegation(session: AsyncSession, actor: Actor, delegation_id: int) -> Delegation:

@@ -17,7 +17,9 @@ from backend.services.company.common import (
     DEFAULT_TIMEZONE, MANAGERS_LOCK, Errors, active_employee, flush_unique, lock_hierarchy, missing_fields,
     name_matches, text,
 )
+from backend.services.delegation_handover import hand_over
 from backend.services.records import get_or_not_found
+from backend.workflows.actors import Actor
 
 LANGUAGES = ("ru", "en")
 
@@ -131,8 +133,13 @@ async def _apply_employee(session: AsyncSession, employee: Employee, given: dict
         # Nobody's approvals should go to someone who has left.
         open_ones = await session.scalars(select(Delegation).where(
             Delegation.deputy_id == employee.id, Delegation.cancelled_at.is_(None)))
+        away = []
         for delegation in open_ones:
             delegation.cancelled_at = utcnow()
+            away.append(delegation.employee_id)
+        if away:  # their waiting approvals go back to the people they stood in for, now
+            await session.flush()
+            await hand_over(session, Actor.system(), approver_ids=away)
     for key, value in values.items():
         setattr(employee, key, value)
 
