@@ -46,7 +46,8 @@ async def test_return_then_edit_and_resubmit_from_chat(viza: Viza):
     await viza.bind("manager", "north_head", "cfo")
     request_id = await submitted_request(viza)
     head, manager = viza["north_head"], viza["manager"]
-    await head.tap(await card_of(viza, "north_head"), text="↩️ На доработку")
+    first_card = await card_of(viza, "north_head")
+    await head.tap(first_card, text="↩️ На доработку")
     await viza.tg.wait_for(lambda: "исправить" in (head.last_bot_message.text or ""))
     await head.send("Сумма не та, в счёте 14 500")
     edit_card = await card_of(viza, "manager", button="✏️ Изменить")
@@ -68,7 +69,9 @@ async def test_return_then_edit_and_resubmit_from_chat(viza: Viza):
         request = await session.get(PaymentRequest, request_id)
         assert (request.status, request.amount, request.round) == ("pending", 14_500_00, 2)
     # The head gets a fresh card for the new round; the old one has no buttons.
-    await viza.tg.wait_for(lambda: len([m for m in head.chat.bot_messages if m.buttons]) == 1)
+    fresh = await viza.tg.wait_for(lambda: next((m for m in head.chat.bot_messages if m.message_id > first_card.message_id
+                                                 and "✅ Согласовать" in m.button_texts), None))
+    assert "14\u00a0500,00" in fresh.text and not first_card.buttons
     assert (await history(viza, request_id))[-3:] == ["return", "update", "submit"]
 
 
