@@ -135,6 +135,16 @@ def texts_of(viza: Viza, who: str) -> str:
     return "\n".join(m.text or m.caption or "" for m in viza[who].chat.bot_messages)
 
 
+async def say(viza: Viza, who: str, text: str, expect: str):
+    """Send ``text`` and wait for a new bot message containing ``expect`` (cards edited meanwhile are not replies)."""
+    user = viza[who]
+    before = len(user.chat.bot_messages)
+    await user.send(text)
+    return await viza.tg.wait_for(lambda: next((m for m in user.chat.bot_messages[before:]
+                                                 if expect in (m.text or "")), None),
+                                  message=f"{who} got no reply with {expect!r}")
+
+
 # --- variants: a viza that can be restarted, and one under Telegram's own flood limits -------------
 
 @dataclass

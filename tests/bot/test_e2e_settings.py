@@ -3,17 +3,7 @@ by the core, and a new language is spoken from the very next answer."""
 
 from __future__ import annotations
 
-from tests.bot.conftest import Viza
-
-
-async def say(viza: Viza, who: str, text: str, expect: str):
-    """Send ``text`` and wait for a new bot message containing ``expect``."""
-    user = viza[who]
-    before = len(user.chat.bot_messages)
-    await user.send(text)
-    return await viza.tg.wait_for(lambda: next((m for m in user.chat.bot_messages[before:]
-                                                 if expect in (m.text or "")), None),
-                                  message=f"{who} got no reply with {expect!r}")
+from tests.bot.conftest import Viza, say
 
 
 async def test_the_card_shows_and_changes_each_setting(viza: Viza):

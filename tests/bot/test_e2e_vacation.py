@@ -12,7 +12,7 @@ from backend.services.company.delegations import DelegationFields, create_delega
 from backend.services.transactions import in_transaction
 from bot.handlers.vacation import VacationCb
 from bot.keyboards.callbacks import CalendarCb
-from tests.bot.conftest import Viza, card_of, submitted_request, texts_of
+from tests.bot.conftest import Viza, card_of, say, submitted_request, texts_of
 from tests.factories import today
 
 
@@ -24,16 +24,6 @@ async def holder(viza: Viza, request_id: int) -> int:
     async with viza.db.session() as session:
         return await session.scalar(select(ApprovalTask.assignee_id).where(
             ApprovalTask.request_id == request_id, ApprovalTask.status == "pending"))
-
-
-async def say(viza: Viza, who: str, text: str, expect: str):
-    """Send ``text`` and wait for a new bot message containing ``expect`` (cards edited meanwhile are not replies)."""
-    user = viza[who]
-    before = len(user.chat.bot_messages)
-    await user.send(text)
-    return await viza.tg.wait_for(lambda: next((m for m in user.chat.bot_messages[before:]
-                                                 if expect in (m.text or "")), None),
-                                  message=f"{who} got no reply with {expect!r}")
 
 
 async def open_new(viza: Viza, who: str):
