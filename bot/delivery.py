@@ -48,7 +48,7 @@ from backend.services.transactions import in_transaction
 from bot import notices
 from bot.card_messages import refresh_cards, send_card
 from bot.cards import Card, load_card
-from bot.pacing import bulk_sending
+from bot.pacing import Pacer, bulk_sending
 from bot.texts import Texts
 
 log = logging.getLogger("viza.delivery")
@@ -71,7 +71,7 @@ class OutboxDelivery:
     def __init__(self, bot: Bot, db: Database, store: FileStore, *, concurrency: int = 32, poll: float = 0.5,
                  worker: str | None = None, lease: timedelta = timedelta(minutes=2), max_attempts: int = 8,
                  clock: Callable[[], datetime] = utcnow,
-                 after_send: Callable[[Claimed, int], Awaitable[None]] | None = None) -> None:
+                 after_send: Callable[[Claimed, int], Awaitable[None]] | None = None, pacer: Pacer | None = None) -> None:
         self.bot = bot
         self.db = db
         self.store = store
@@ -83,7 +83,9 @@ class OutboxDelivery:
         self.signal = OutboxSignal(TOPICS)
         # A test hook: called after a part was accepted by Telegram, before it is recorded.
         self.after_send = after_send
+        self.pacer = pacer
         self._inflight: set[asyncio.Task] = set()
+        self._active = 0  # tasks in flight that are not just waiting for their chat's turn
         self._stopping = False
         self._started = False
         self._loop_done = asyncio.Event()
@@ -109,7 +111,7 @@ class OutboxDelivery:
 
     async def _claim_and_start(self) -> None:
         claimed = []
-        free = self.concurrency - len(self._inflight)
+        free = self.concurrency - self._active
         if free > 0:
             try:
                 claimed = await self.queue.claim(free, now=self.clock())
@@ -121,12 +123,14 @@ class OutboxDelivery:
                 continue
             task = asyncio.create_task(self._deliver(row))
             self._inflight.add(task)
+            self._active += 1
             task.add_done_callback(self._finished)
-        if not claimed or len(self._inflight) >= self.concurrency:
+        if not claimed or self._active >= self.concurrency:
             await self.signal.wait(self.poll)
 
     def _finished(self, task: asyncio.Task) -> None:
         self._inflight.discard(task)
+        self._active -= 1
         self.signal.set()  # a slot is free, and the next row of that person may be due
 
     async def stop(self) -> None:
@@ -202,6 +206,8 @@ class OutboxDelivery:
                 if not await self.queue.extend(row.id):
                     return  # another worker took the row over; it sends the rest
                 renewed = loop.time()
+            if self.pacer is not None:
+                await self._off_slot(self.pacer.chat_ready(chat_id))
             await self._send(chat_id, recipient.id, parts[index])
             if self.after_send is not None:
                 await self.after_send(row, index)
@@ -209,6 +215,16 @@ class OutboxDelivery:
                 await self.queue.save_progress(row.id, {"done": index + 1})
         await self.queue.done(row.id, status="sent" if parts else "skipped",
                               note="" if parts else "nothing to say any more")
+
+    async def _off_slot(self, waiting: Awaitable[None]) -> None:
+        """Wait without holding a slot: a person whose chat has used its ~1 message/s must not
+        keep the others waiting (with a backlog on few people the slots would cap the rate)."""
+        self._active -= 1
+        self.signal.set()
+        try:
+            await waiting
+        finally:
+            self._active += 1
 
     async def _parts(self, session, recipient: Employee, payload: dict[str, Any]) -> list[Part]:
         t = Texts(recipient.language)

@@ -32,6 +32,9 @@ SENDS = frozenset({
 })
 EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"})
 
+OTHERS = frozenset({"answerCallbackQuery", "getUpdates", "getMe", "getFile", "setMyCommands", "setWebhook",
+                    "deleteWebhook", "deleteMessage", "sendChatAction"})
+
 _bulk: contextvars.ContextVar[bool] = contextvars.ContextVar("viza_bulk_sending", default=False)
 
 
@@ -68,6 +71,11 @@ class Bucket:
                     return
                 await asyncio.sleep((1 - self.tokens) / self.rate)
 
+    def wait_time(self) -> float:
+        """Seconds until a token is there, without taking it."""
+        self._refill(time.monotonic())
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
     def idle(self) -> bool:
         self._refill(time.monotonic())
         return self.tokens >= self.capacity and not self.lock.locked()
@@ -92,6 +100,13 @@ class Pacer(BaseRequestMiddleware):
             bucket = Bucket(self.chat_rate, self.chat_burst) if private else Bucket(self.group_rate, self.group_burst)
             self.chats[chat_id] = bucket
         return bucket
+
+    async def chat_ready(self, chat_id: int | str) -> None:
+        """Wait until the chat could take a message, taking nothing: a sender of many chats
+        waits here without holding one of its slots."""
+        bucket = self._chat(chat_id)
+        while (wait := bucket.wait_time()) > 0:
+            await asyncio.sleep(wait)
 
     async def _wait_for_pause(self) -> None:
         while (left := self.paused_until - time.monotonic()) > 0:

@@ -238,3 +238,28 @@ async def test_other_errors_back_off_and_fail_after_the_limit(db, world):
     assert row.status == "failed" and row.attempts == 3 and "connection reset" in row.last_error
     assert 1 <= delays[0] <= 3.5 and 2 <= delays[1] <= 7  # 2^n seconds with jitter, growing
     assert date.today()  # the row stays for admins; nothing is deleted
+
+
+async def test_people_with_a_backlog_do_not_hold_the_slots_others_need(db, world):
+    """Two people with many notices each, at a chat pace of 5/s, and two slots: the others'
+    notices go out while those two wait for their chats' turn, not after their backlog."""
+    from bot.pacing import Pacer
+
+    company, tg, bot, users, settings = world
+    busy, others = ["cfo", "director"], ["manager", "accountant", "head", "deputy", "north_head", "admin"]
+    for who in busy:
+        await queue_words(db, company, who, [f"{who}-{i}" for i in range(6)])
+    for who in others:
+        await queue_words(db, company, who, [f"{who}-один"])
+    pacer = Pacer(rate=1000, burst=1000, chat_rate=5, chat_burst=1)
+    bot.session.middleware(pacer)
+    worker = delivery(db, bot, settings, concurrency=2, pacer=pacer)
+    runner = asyncio.create_task(worker.run())
+    try:
+        await tg.wait_for(lambda: all(said(users[w], f"{w}-один") for w in others), timeout=10)
+        backlog_sent = sum(said(users[w], f"{w}-") for w in busy)
+        await tg.wait_for(lambda: sum(said(users[w], f"{w}-") for w in busy) == 12, timeout=10)
+    finally:
+        await worker.stop()
+        runner.cancel()
+    assert backlog_sent <= 6, "the others waited for the backlog"
