@@ -73,6 +73,12 @@ def serve(host: str, port: int) -> None:
         click.echo(f"Telegram bot: on ({where}; Bot API {settings.telegram_api_url}).")
     else:
         click.echo("Telegram bot: off (VIZA_TELEGRAM_TOKEN is not set); serving the API only.")
+    if settings.smtp_url:
+        click.echo(f"E-mail to contractors: on (from {settings.smtp_from}).")
+    else:
+        click.echo("E-mail to contractors: off (VIZA_SMTP_URL is not set).")
+    click.echo(f"Reminders and digests: {'every ' + str(settings.scheduler_interval_seconds) + ' s' if settings.scheduler_enabled else 'off'}"
+               f" (working hours {settings.working_hours}, digest at {settings.digest_time} in each person's zone).")
     click.echo(f"API: http://{host}:{port}/api/v1/docs")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
