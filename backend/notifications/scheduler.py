@@ -23,6 +23,8 @@ from backend.services.transactions import in_transaction
 from backend.settings import Settings
 
 log = logging.getLogger("viza.scheduler")
+# APScheduler logs every run at INFO ("Running job…", once a minute); our own log says what a run did.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 class NotificationScheduler:
