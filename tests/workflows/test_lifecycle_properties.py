@@ -691,6 +691,27 @@ class LifecycleMachine(RuleBasedStateMachine):
             delegation.cancelled_at = delegation.cancelled_at or utcnow()
         self.write(in_transaction(self.db, work))
 
+    @rule()
+    def the_scheduler_hands_work_over(self) -> None:
+        """The scheduler's delegation job: afterwards every waiting task is held by the deputy in
+        force for its approver — never by the request's initiator — or by the approver."""
+        from backend.services.delegation_handover import sync_delegations
+        from backend.settings import Settings
+
+        self.write(in_transaction(self.db, lambda session: sync_delegations(session, utcnow(), Settings())))
+        world = self.read()
+        today = today_msk()
+        for r in world.requests.values():
+            for stage in r.active_stages():
+                for task in r.stage_tasks(stage):
+                    if task.status != "pending":
+                        continue
+                    deputy = world.deputy_of(task.approver_id, today)
+                    expected = deputy if deputy is not None and deputy != r.initiator_id else task.approver_id
+                    assert task.assignee_id == expected, (
+                        f"#{r.id}: the task of {self.names[task.approver_id]} is held by "
+                        f"{self.names[task.assignee_id]}, expected {self.names[expected]}")
+
     def _act(self, rid: int, who: str, action: Action, *, comment: str = "", versioned: bool = False,
              pick: int = 0, **data: Any) -> None:
         world = self.read()
@@ -897,6 +918,10 @@ class LifecycleMachine(RuleBasedStateMachine):
                     told = any((e.id, task.assignee_id) in task_told for e in added) or (
                         any(e.id < started[0].id for e in added)
                         and (started[0].id, task.assignee_id) in task_told)
+                # Or handed the task by a delegation (to the deputy, or back) after the stage started.
+                told = told or any(
+                    e.action == "delegate" and e.id > started[0].id and (e.id, task.assignee_id) in task_told
+                    and e.details.get("delegation", {}).get("approver_id") == task.approver_id for e in r.history)
                 assert told, f"#{r.id} stage {stage.position} waits for {self.names[task.assignee_id]}, " \
                              f"who was not told when it started (event {started[0].id} {started[0].action} by " \
                              f"{self.names.get(started[0].actor_id)})"
