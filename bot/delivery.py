@@ -42,7 +42,7 @@ from backend.models import Attachment, Employee, HistoryEvent, PaymentRequest
 from backend.notifications.quiet_hours import quiet_until
 from backend.outbox import Claimed, OutboxQueue, OutboxSignal
 from backend.services.attachments import FileStore
-from backend.services.telegram_reach import mark_unreachable
+from backend.services.telegram_reach import BLOCKED_NOTE, mark_unreachable
 from backend.services.tokens import actor_of
 from backend.services.transactions import in_transaction
 from bot import notices
@@ -189,7 +189,7 @@ class OutboxDelivery:
                 await self.queue.done(row.id, status="skipped", note="no Telegram account bound")
                 return
             if recipient.telegram_blocked_at is not None:
-                await self.queue.done(row.id, status="skipped", note="the person blocked the bot")
+                await self.queue.done(row.id, status="skipped", note=BLOCKED_NOTE)
                 return
             if not payload.get("urgent"):
                 until = quiet_until(recipient.quiet_hours, recipient.timezone, self.clock())

@@ -3,13 +3,18 @@ the admins are told, since approvals stop reaching them); writing to the bot aga
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.models import Employee
-from backend.notifications import queue_notice
+from backend.models import Employee, OutboxMessage
+from backend.notifications import NOTIFY, queue_notice, recipient_order
 from backend.workflows.routing import Directory
+
+BLOCKED_NOTE = "the person blocked the bot"
+BACKLOG_DAYS = 7  # what they missed while blocked and still get when back
 
 
 async def mark_unreachable(session: AsyncSession, employee_id: int) -> bool:
@@ -27,13 +32,18 @@ async def mark_unreachable(session: AsyncSession, employee_id: int) -> bool:
 
 
 async def mark_reachable(session: AsyncSession, employee: Employee) -> bool:
-    """They wrote to the bot: deliver to them again."""
+    """They wrote to the bot: deliver to them again — including, in their order, the notices of
+    the last week that failed or were skipped because of the block."""
     if employee.telegram_blocked_at is None:
         return False
+    since = min(employee.telegram_blocked_at, utcnow()) - timedelta(days=BACKLOG_DAYS)
     employee.telegram_blocked_at = None
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.topic == NOTIFY, OutboxMessage.ordering_key == recipient_order(employee.id),
+               OutboxMessage.created_at >= since,
+               or_(and_(OutboxMessage.status == "failed", OutboxMessage.last_error.like("403%")),
+                   and_(OutboxMessage.status == "skipped", OutboxMessage.last_error == BLOCKED_NOTE)))
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None, claimed_until=None,
+                last_error="the person unblocked the bot"))
     return True
-
-
-async def unreachable_people(session: AsyncSession) -> list[Employee]:
-    return list((await session.scalars(select(Employee).where(Employee.telegram_blocked_at.is_not(None))
-                                       .order_by(Employee.id))).all())

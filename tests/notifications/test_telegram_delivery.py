@@ -263,3 +263,28 @@ async def test_people_with_a_backlog_do_not_hold_the_slots_others_need(db, world
         await worker.stop()
         runner.cancel()
     assert backlog_sent <= 6, "the others waited for the backlog"
+
+
+async def test_someone_back_from_blocking_the_bot_gets_what_they_missed_in_order(db, world):
+    from backend.services.telegram_reach import mark_reachable
+
+    company, tg, bot, users, settings = world
+    users["cfo"].block()
+    worker = delivery(db, bot, settings)
+    await queue_words(db, company, "cfo", ["первое"])
+    while await worker.deliver_due():
+        pass
+    await queue_words(db, company, "cfo", ["второе"])
+    await worker.deliver_due()
+    assert [r.status for r in await rows(db) if r.dedup_key.startswith("test:")] == ["failed", "skipped"]
+
+    users["cfo"].unblock()
+    async with db.session() as session:  # what the bot does when they write to it again
+        cfo = await session.get(Employee, company.people["cfo"].id)
+        assert await mark_reachable(session, cfo)
+        await session.commit()
+    while await worker.deliver_due():
+        pass
+    texts = [m.text for m in users["cfo"].chat.bot_messages]
+    assert [w for t in texts for w in ("первое", "второе") if w in t] == ["первое", "второе"]
+    assert [r.status for r in await rows(db) if r.dedup_key.startswith("test:")] == ["sent", "sent"]
