@@ -202,6 +202,10 @@ class OutboxQueue:
             await session.commit()
             return bool(result.rowcount)
 
+    async def progress_of(self, message_id: int) -> dict[str, Any]:
+        async with self.db.session() as session:
+            return dict(await session.scalar(select(OutboxMessage.progress).where(OutboxMessage.id == message_id)) or {})
+
     async def save_progress(self, message_id: int, progress: dict[str, Any]) -> None:
         async with self.db.one_writer(), self.db.session() as session:
             await session.execute(update(OutboxMessage)

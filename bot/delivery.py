@@ -7,7 +7,9 @@ Telegram's limits (``bot.pacing``) with up to ``concurrency`` sends in flight, a
 
 * A notice of several messages (the invoice files, then the card) records each part as it
   goes, so a retry or a restart sends only what is left.
-* 429: the row waits ``retry_after`` (no attempt counted) and the pacer holds every call back.
+* 429: the pacer holds every call back for ``retry_after``; the row stays leased and is tried
+  again in place, so that person's later notices cannot overtake it (a wait longer than half a
+  lease defers the row instead; no attempt is counted either way).
 * 403 (the person blocked the bot): they are marked unreachable, the admins are told, the row
   fails and nothing more is sent to them until they write to the bot again.
 * 400 (chat not found, bad request): fails at once — retrying will not change the answer.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -55,6 +58,7 @@ log = logging.getLogger("viza.delivery")
 TOPICS = ("notify", "cards")
 CARD_EVENTS = {"task_assigned", "approved_for_payment", "returned"}
 STOP_GRACE_SECONDS = 20.0
+MAX_HELD_429S = 3
 
 
 @dataclass
@@ -158,13 +162,8 @@ class OutboxDelivery:
 
     async def _deliver(self, row: Claimed) -> None:
         try:
-            if row.topic == "cards":
-                await refresh_cards(self.bot, self.db, row.payload["request_id"],
-                                    history_id=row.payload.get("history_id"))
-                await self.queue.done(row.id)
-            else:
-                await self._notify(row)
-        except TelegramRetryAfter as error:
+            await self._attempt_holding_through_429s(row)
+        except TelegramRetryAfter as error:  # held back longer than a lease is worth holding
             await self.queue.defer(row.id, utcnow() + timedelta(seconds=error.retry_after),
                                    f"429: retry after {error.retry_after}s")
         except TelegramForbiddenError as error:
@@ -180,6 +179,29 @@ class OutboxDelivery:
             log.warning("outbox %s: %s", row.id, error)
             with contextlib.suppress(Exception):
                 await self.queue.retry(row.id, f"{type(error).__name__}: {error}", attempts=row.attempts)
+
+    async def _attempt_holding_through_429s(self, row: Claimed) -> None:
+        """Telegram holding the bot back (a 429 the session's own retry did not wait out) keeps
+        the row leased, so the person's later notices cannot overtake it; it is tried again in
+        place, from the part it got to."""
+        for held in range(MAX_HELD_429S + 1):
+            try:
+                await self._attempt(row)
+                return
+            except TelegramRetryAfter as error:
+                if held == MAX_HELD_429S or error.retry_after > self.queue.lease.total_seconds() / 2:
+                    raise
+                await self._off_slot(asyncio.sleep(error.retry_after))
+                if not await self.queue.extend(row.id):
+                    return  # another worker took it over
+                row = dataclasses.replace(row, progress=await self.queue.progress_of(row.id))
+
+    async def _attempt(self, row: Claimed) -> None:
+        if row.topic == "cards":
+            await refresh_cards(self.bot, self.db, row.payload["request_id"], history_id=row.payload.get("history_id"))
+            await self.queue.done(row.id)
+        else:
+            await self._notify(row)
 
     async def _notify(self, row: Claimed) -> None:
         payload = row.payload

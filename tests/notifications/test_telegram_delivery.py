@@ -288,3 +288,35 @@ async def test_someone_back_from_blocking_the_bot_gets_what_they_missed_in_order
     texts = [m.text for m in users["cfo"].chat.bot_messages]
     assert [w for t in texts for w in ("первое", "второе") if w in t] == ["первое", "второе"]
     assert [r.status for r in await rows(db) if r.dedup_key.startswith("test:")] == ["sent", "sent"]
+
+
+async def test_a_429_keeps_the_row_in_place_so_later_notices_do_not_overtake_it(db, world):
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.exceptions import TelegramRetryAfter
+
+    company, tg, _, users, settings = world
+    refused = []
+
+    async def telegram_holds_back_once(make_request, bot, method):
+        if method.__api_method__ == "sendMessage" and "второе" in method.text and not refused:
+            refused.append(method)
+            raise TelegramRetryAfter(method=method, message="Too Many Requests: retry after 1", retry_after=1)
+        return await make_request(bot, method)
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url))
+    session.middleware(telegram_holds_back_once)  # no waiting layer in front: the worker sees the 429
+    bot = Bot(settings.telegram_token, session=session)
+    await queue_words(db, company, "cfo", ["первое", "второе", "третье"])
+    worker = delivery(db, bot, settings)
+    runner = asyncio.create_task(worker.run())
+    try:
+        await tg.wait_for(lambda: said(users["cfo"], "третье"), timeout=10)
+    finally:
+        await worker.stop()
+        runner.cancel()
+        await bot.session.close()
+    texts = [m.text for m in users["cfo"].chat.bot_messages]
+    assert refused and [w for t in texts for w in ("первое", "второе", "третье") if w in t] == ["первое", "второе", "третье"]
+    assert {(r.status, r.attempts) for r in await rows(db) if r.dedup_key.startswith("test:")} == {("sent", 0)}
