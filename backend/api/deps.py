@@ -28,6 +28,7 @@ def get_db(request: Request) -> Database:
 
 
 async def get_actor(
+    request: Request,
     db: Annotated[Database, Depends(get_db)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     accept_language: Annotated[str | None, Header()] = None,
@@ -40,6 +41,7 @@ async def get_actor(
         raise Unauthorized("auth.invalid")
     if accept_language:  # the caller's explicit wish beats the employee's saved language
         actor = replace(actor, language=pick_language(accept_language))
+    request.state.language = actor.language  # errors speak it too
     return actor
 
 

@@ -33,16 +33,24 @@ def _field_of(loc: tuple) -> str:
     return ".".join(parts) or "body"
 
 
+def language_of(request: Request) -> str:
+    """The caller's language: Accept-Language, else the saved language of whoever the token
+    belongs to (known once authentication ran), else the default."""
+    if request.headers.get("accept-language"):
+        return pick_language(request.headers.get("accept-language"))
+    return getattr(request.state, "language", None) or pick_language(None)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        lang = pick_language(request.headers.get("accept-language"))
+        lang = language_of(request)
         headers = {"WWW-Authenticate": "Bearer"} if exc.kind == "unauthorized" else None
         return JSONResponse(exc.as_dict(lang), status_code=STATUS.get(exc.kind, 400), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        lang = pick_language(request.headers.get("accept-language"))
+        lang = language_of(request)
         errors = []
         for item in exc.errors():
             code = PYDANTIC_CODES.get(item.get("type", ""), "field.invalid")
@@ -58,7 +66,7 @@ def install(app: FastAPI) -> None:
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # A unique key raced past the service's own checks; the caller can look and retry.
         log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
-        lang = pick_language(request.headers.get("accept-language"))
+        lang = language_of(request)
         return JSONResponse({"code": "conflict.integrity", "message": translate("conflict.integrity", lang)},
                             status_code=409)
 
@@ -69,7 +77,7 @@ def install(app: FastAPI) -> None:
         # A number past 64 bits (an id like 10**30) reaches the driver before any row is read.
         cause = getattr(exc, "orig", None) or exc
         if isinstance(cause, OverflowError) or "out of int64 range" in str(cause) or "out of range" in str(cause):
-            lang = pick_language(request.headers.get("accept-language"))
+            lang = language_of(request)
             return JSONResponse({"code": "field.out_of_range",
                                  "message": translate("field.out_of_range", lang)}, status_code=422)
         return await unexpected_error(request, exc)
@@ -77,12 +85,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        lang = pick_language(request.headers.get("accept-language"))
+        lang = language_of(request)
         return JSONResponse({"code": "internal_error", "message": translate("internal_error", lang)}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        lang = pick_language(request.headers.get("accept-language"))
+        lang = language_of(request)
         code = {404: "http.not_found", 405: "http.method_not_allowed"}.get(exc.status_code, "http.error")
         return JSONResponse({"code": code, "message": translate(code, lang, detail=str(exc.detail))},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -58,3 +58,15 @@ async def test_a_token_of_nobody_has_no_preferences_of_its_own(client, db):
     response = await client.get(f"{API}/me/preferences", headers=await admin_headers(db))
     assert response.status_code == 422 and response.json()["code"] == "preferences.no_employee"
 
+
+
+async def test_errors_speak_the_saved_language_unless_the_caller_asks_for_another(client, db):
+    me = await employee_headers(db, await add_employee(db, "Сотрудник"))
+    await client.patch(f"{API}/me/preferences", headers=me, json={"language": "en"})
+    saved = await client.patch(f"{API}/me/preferences", headers=me, json={"timezone": "Марс"})
+    assert "is not one I know" in saved.json()["message"]
+    asked = await client.patch(f"{API}/me/preferences", headers={**me, "Accept-Language": "ru"},
+                               json={"timezone": "Марс"})
+    assert "не знаю такого" in asked.json()["message"]
+    missing = await client.get(f"{API}/payment-requests/999999", headers=me)
+    assert missing.status_code == 404 and "not found" in missing.json()["message"]
