@@ -40,6 +40,9 @@ from backend.db import Database, utcnow
 from backend.models import OutboxMessage
 
 MAX_BACKOFF_SECONDS = 3600
+# 2 s, 4 s, … then hourly: about six hours of trying before a row is marked failed, so an
+# outage of Telegram or the mail server for hours loses nothing.
+MAX_ATTEMPTS = 16
 
 
 async def enqueue(session: AsyncSession, topic: str, dedup_key: str, payload: dict[str, Any], *,
@@ -122,7 +125,7 @@ class Claimed:
 
 class OutboxQueue:
     def __init__(self, db: Database, topics: Iterable[str], *, worker: str, lease: timedelta = timedelta(minutes=2),
-                 max_attempts: int = 8, strict_order: bool = False) -> None:
+                 max_attempts: int = MAX_ATTEMPTS, strict_order: bool = False) -> None:
         self.db = db
         self.topics = tuple(topics)
         self.worker = worker

@@ -43,7 +43,7 @@ from backend.db import Database, utcnow
 from backend.errors import NotFound
 from backend.models import Attachment, Employee, HistoryEvent, PaymentRequest
 from backend.notifications.quiet_hours import quiet_until
-from backend.outbox import Claimed, OutboxQueue, OutboxSignal
+from backend.outbox import MAX_ATTEMPTS, Claimed, OutboxQueue, OutboxSignal
 from backend.services.attachments import FileStore
 from backend.services.telegram_reach import BLOCKED_NOTE, mark_unreachable
 from backend.services.tokens import actor_of
@@ -73,7 +73,7 @@ class Part:
 
 class OutboxDelivery:
     def __init__(self, bot: Bot, db: Database, store: FileStore, *, concurrency: int = 32, poll: float = 0.5,
-                 worker: str | None = None, lease: timedelta = timedelta(minutes=2), max_attempts: int = 8,
+                 worker: str | None = None, lease: timedelta = timedelta(minutes=2), max_attempts: int = MAX_ATTEMPTS,
                  clock: Callable[[], datetime] = utcnow,
                  after_send: Callable[[Claimed, int], Awaitable[None]] | None = None, pacer: Pacer | None = None) -> None:
         self.bot = bot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
@@ -53,6 +53,17 @@ async def retry_outbox(session: AsyncSession, actor: Actor, message_id: int) -> 
     row.claimed_by = row.claimed_until = None
     row.last_error = f"retried by {actor.label}; before: {row.last_error}"[:1000]
     return row
+
+
+async def retry_failed(session: AsyncSession, actor: Actor, *, topic: str | None = None) -> int:
+    """Every failed row (of a topic) again, e.g. after an outage outlasted the retries; returns how many."""
+    query = update(OutboxMessage).where(OutboxMessage.status == "failed")
+    if topic:
+        query = query.where(OutboxMessage.topic == topic)
+    result = await session.execute(query.values(
+        status="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None, claimed_until=None,
+        last_error=f"retried by {actor.label}"))
+    return result.rowcount
 
 
 def outbox_view(row: OutboxMessage) -> dict[str, Any]:

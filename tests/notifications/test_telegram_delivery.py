@@ -212,6 +212,16 @@ async def test_blocked_bot_fails_the_row_tells_admins_and_the_api_retries_it(db,
         again = await http.post(f"/api/v1/outbox/{row_id}/retry", headers=admin)
         assert again.status_code == 409
         assert (await http.post("/api/v1/outbox/999999/retry", headers=admin)).status_code == 404
+        # After an outage outlasted the retries: everything failed of a topic, at once.
+        async with db.session() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == later_id)
+                                  .values(status="failed", last_error="TelegramNetworkError: down for hours"))
+            await session.commit()
+        bulk = await http.post("/api/v1/outbox/retry-failed?topic=email", headers=admin)
+        assert bulk.json() == {"retried": 0}
+        bulk = await http.post("/api/v1/outbox/retry-failed?topic=notify", headers=admin)
+        assert bulk.json() == {"retried": 1}
+        assert (await rows(db, [later_id]))[0].status == "pending"
     await worker.deliver_due()
     assert said(users["cfo"], "заблокировано") == 1
     assert (await rows(db, [row_id]))[0].status == "sent"

@@ -25,6 +25,11 @@ async def outbox_counts(core: AdminDep) -> dict[str, dict[str, int]]:
     return await core.call(service.outbox_counts, core.actor)
 
 
+@router.post("/retry-failed", summary="Deliver every failed row (of a topic) again")
+async def retry_failed(core: AdminDep, topic: str | None = None) -> dict[str, int]:
+    return {"retried": await core.call(service.retry_failed, core.actor, topic=topic)}
+
+
 @router.post("/{message_id}/retry", summary="Deliver a failed row again")
 async def retry_outbox(message_id: int, core: AdminDep) -> dict[str, Any]:
     return await core.call(service.retry_outbox, core.actor, message_id, view=service.outbox_view)
