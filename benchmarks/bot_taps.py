@@ -37,7 +37,7 @@ from backend.models import Employee, HistoryEvent
 from backend.services.payment_requests import act
 from backend.services.request_types import RequestTypeIn, create_request_type
 from backend.workflows.lifecycle import Action
-from benchmarks.common import RESULTS, machine_info, percentile
+from benchmarks.common import RESULTS, machine_info, percentile, wait_http
 from sandbox.telegram import FakeTelegram, RateLimits
 from sandbox.telegram.records import CallbackQueryRecord
 from tests.factories import make_company, new_request
@@ -84,18 +84,6 @@ async def prepare(data_dir: Path, count: int) -> None:
             await session.commit()
     await db.dispose()
 
-
-async def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def tap_update(tg: FakeTelegram, message, data: str, update_id: int) -> dict:

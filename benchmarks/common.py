@@ -170,3 +170,21 @@ async def pg_server_version() -> str:
 
 def run(coro):
     return asyncio.run(coro)
+
+
+async def wait_http(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Wait until ``url`` answers 200; fail early if ``process`` (the server) exits."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"viza serve exited with {process.returncode}; see its log")
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")

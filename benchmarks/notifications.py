@@ -59,7 +59,7 @@ from backend.services.payment_requests import act, create_request
 from backend.services.request_types import RequestTypeIn, create_request_type
 from backend.services.tokens import actor_for_employee, create_token
 from backend.workflows.lifecycle import Action
-from benchmarks.common import RESULTS, machine_info, percentile
+from benchmarks.common import RESULTS, machine_info, percentile, wait_http
 from sandbox.telegram import ApiError, FakeTelegram, RateLimits
 from tests.factories import make_company, request_fields
 
@@ -208,20 +208,6 @@ def peak_rss_mib(pid: int) -> float | None:
         pass
     return None
 
-
-async def wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"viza serve exited with {process.returncode}; see its log")
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 async def outbox_counts(url: str) -> dict[str, int]:

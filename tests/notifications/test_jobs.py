@@ -53,8 +53,8 @@ async def restart_stage(db, rid: int, started: datetime) -> None:
         await session.commit()
 
 
-async def approved(db, company, pay_by: date) -> int:
-    rid = await new_request(db, company)
+async def approved(db, company, pay_by: date, **overrides) -> int:
+    rid = await new_request(db, company, **overrides)
     await act(db, company, "manager", rid, Action.SUBMIT)
     await act(db, company, "north_head", rid, Action.APPROVE)
     await act(db, company, "cfo", rid, Action.APPROVE)

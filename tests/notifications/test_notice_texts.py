@@ -9,18 +9,13 @@ from sqlalchemy import select, update
 
 from backend.db import utcnow
 from backend.models import ApprovalTask, PaymentRequest, RequestStage
-from backend.services import payment_requests as service
-from backend.services.transactions import in_transaction
 from backend.workflows.lifecycle import Action
 from bot.notices import scheduled_notice_text, waited
 from bot.texts import Texts
 from tests.factories import new_request, setup_company
+from tests.notifications.test_jobs import act, approved
 
 LANGS = ["ru", "en"]
-
-
-async def act(db, company, who, request_id, action, **kw):
-    return await in_transaction(db, lambda s: service.act(s, company.actor(who), request_id, action, **kw))
 
 
 async def waiting_since(db, company, hours_ago: float, **overrides) -> tuple[int, int]:
@@ -35,17 +30,6 @@ async def waiting_since(db, company, hours_ago: float, **overrides) -> tuple[int
         task_id = await session.scalar(select(ApprovalTask.id).where(ApprovalTask.request_id == rid,
                                                                       ApprovalTask.status == "pending"))
     return rid, task_id
-
-
-async def approved(db, company, pay_by: date, **overrides) -> int:
-    rid = await new_request(db, company, **overrides)
-    await act(db, company, "manager", rid, Action.SUBMIT)
-    await act(db, company, "north_head", rid, Action.APPROVE)
-    await act(db, company, "cfo", rid, Action.APPROVE)
-    async with db.session() as session:
-        await session.execute(update(PaymentRequest).where(PaymentRequest.id == rid).values(pay_by=pay_by))
-        await session.commit()
-    return rid
 
 
 async def render(db, company, lang: str, who: str, kind: str, *, request_id: int | None = None, **data) -> str:
