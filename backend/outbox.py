@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, exists, func, or_, select, update
+from sqlalchemy import and_, event, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
@@ -55,8 +55,20 @@ async def enqueue(session: AsyncSession, topic: str, dedup_key: str, payload: di
     statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
     result = await session.execute(statement)
     if result.rowcount:
-        _mark_written(session, topic)
+        note_written(session, topic)
     return bool(result.rowcount)
+
+
+async def requeue(session: AsyncSession, *conditions: Any, note: str) -> int:
+    """Make the rows matching ``conditions`` pending again from scratch (attempts 0, due now), in
+    the caller's transaction; returns how many."""
+    for topic in (await session.scalars(select(OutboxMessage.topic).where(*conditions).distinct())).all():
+        note_written(session, topic)  # so the workers of those topics are woken by the commit
+    result = await session.execute(
+        update(OutboxMessage).where(*conditions)
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None, claimed_until=None,
+                last_error=note[:1000]))
+    return result.rowcount
 
 
 # --- waking the workers when a transaction with outbox rows commits ---------------------------
@@ -84,7 +96,9 @@ class OutboxSignal:
         self.event.clear()
 
 
-def _mark_written(session: AsyncSession | Session, topic: str) -> None:
+def note_written(session: AsyncSession | Session, topic: str) -> None:
+    """Rows of ``topic`` became due in this transaction (rows added as objects are noted by
+    themselves; a bulk UPDATE that makes rows pending again says so here)."""
     session.info.setdefault("outbox_topics", set()).add(topic)
 
 
@@ -92,7 +106,7 @@ def _mark_written(session: AsyncSession | Session, topic: str) -> None:
 def _note_added_rows(session: Session, _context, _instances) -> None:
     for row in session.new:
         if isinstance(row, OutboxMessage):
-            _mark_written(session, row.topic)
+            note_written(session, row.topic)
 
 
 @event.listens_for(Session, "after_commit")
@@ -119,8 +133,6 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     progress: dict[str, Any]
-    ordering_key: str | None
-    created_at: datetime
 
 
 class OutboxQueue:
@@ -174,8 +186,8 @@ class OutboxQueue:
                 .returning(OutboxMessage.id)
             )).all())
             await session.commit()
-            return [Claimed(r.id, r.topic, dict(r.payload), r.attempts, dict(r.progress or {}), r.ordering_key,
-                            r.created_at) for r in rows if r.id in won]
+            return [Claimed(r.id, r.topic, dict(r.payload), r.attempts, dict(r.progress or {}))
+                    for r in rows if r.id in won]
 
     async def reclaim_own(self) -> int:
         """At start: rows this worker (same name) had leased in an earlier life are free again at
@@ -240,13 +252,6 @@ class OutboxQueue:
     async def release(self, message_id: int) -> None:
         """Give the row back untouched (a graceful stop before it was sent)."""
         await self._finish(message_id)
-
-    async def counts(self) -> dict[str, int]:
-        async with self.db.session() as session:
-            rows = (await session.execute(
-                select(OutboxMessage.status, func.count()).where(OutboxMessage.topic.in_(self.topics))
-                .group_by(OutboxMessage.status))).all()
-        return {status: count for status, count in rows}
 
 
 def backoff_seconds(attempts: int) -> float:

@@ -22,7 +22,7 @@ from bot.dispatcher import ChatOrderedDispatcher
 from bot.flood import RetryAfter
 from bot.pacing import EDITS, OTHERS, SENDS, Pacer
 from bot.handlers import build_router
-from bot.middlewares import AfterUpdate, IdentityMiddleware
+from bot.middlewares import IdentityMiddleware
 from bot.storage import SqlStorage
 from bot.texts import CATALOGUES, Texts
 
@@ -85,7 +85,6 @@ class BotRuntime:
         self.delivery = OutboxDelivery(self.bot, db, FileStore(settings.files_dir),
                                        concurrency=settings.delivery_concurrency, worker=settings.instance_name,
                                        pacer=pacer_of(self.bot))
-        self.dispatcher.update.outer_middleware(AfterUpdate(self.delivery.wake))
         self.username: str | None = None
         self._tasks: list[asyncio.Task] = []
 

@@ -94,10 +94,6 @@ class OutboxDelivery:
         self._started = False
         self._loop_done = asyncio.Event()
 
-    def wake(self) -> None:
-        """Something was just committed: look at the outbox now rather than at the next poll."""
-        self.signal.set()
-
     async def run(self) -> None:
         self._started = True
         try:

@@ -19,8 +19,8 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from backend.db import Database
 from backend.errors import DomainError
 from backend.services.core import Core
-from backend.services.telegram_reach import mark_reachable
 from backend.services.invites import employee_for_telegram
+from backend.services.telegram_reach import mark_reachable
 from backend.services.tokens import actor_of
 from bot.texts import Texts, language_of
 
@@ -84,16 +84,3 @@ class DomainErrors(BaseMiddleware):
             elif isinstance(event, Message):
                 await event.answer(text)
             return None
-
-
-class AfterUpdate(BaseMiddleware):
-    """Run a callback once an update is handled (the outbox worker wakes for what it committed)."""
-
-    def __init__(self, callback: Callable[[], None]) -> None:
-        self.callback = callback
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        try:
-            return await handler(event, data)
-        finally:
-            self.callback()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.models import OutboxMessage
+from backend.outbox import requeue
 from backend.workflows.actors import Actor
 
 STATUSES = ("pending", "sent", "failed", "skipped")
@@ -49,21 +49,15 @@ async def retry_outbox(session: AsyncSession, actor: Actor, message_id: int) -> 
         raise NotFound("outbox.not_found", id=message_id)
     if row.status != "failed":
         raise Conflict("outbox.not_failed", id=message_id, status=row.status)
-    row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
-    row.claimed_by = row.claimed_until = None
-    row.last_error = f"retried by {actor.label}; before: {row.last_error}"[:1000]
+    await requeue(session, OutboxMessage.id == message_id, note=f"retried by {actor.label}; before: {row.last_error}")
+    await session.refresh(row)
     return row
 
 
 async def retry_failed(session: AsyncSession, actor: Actor, *, topic: str | None = None) -> int:
     """Every failed row (of a topic) again, e.g. after an outage outlasted the retries; returns how many."""
-    query = update(OutboxMessage).where(OutboxMessage.status == "failed")
-    if topic:
-        query = query.where(OutboxMessage.topic == topic)
-    result = await session.execute(query.values(
-        status="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None, claimed_until=None,
-        last_error=f"retried by {actor.label}"))
-    return result.rowcount
+    conditions = [OutboxMessage.status == "failed"] + ([OutboxMessage.topic == topic] if topic else [])
+    return await requeue(session, *conditions, note=f"retried by {actor.label}")
 
 
 def outbox_view(row: OutboxMessage) -> dict[str, Any]:

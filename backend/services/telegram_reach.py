@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
 from backend.models import Employee, OutboxMessage
 from backend.notifications import NOTIFY, queue_notice, recipient_order
+from backend.outbox import requeue
 from backend.workflows.routing import Directory
 
 BLOCKED_NOTE = "the person blocked the bot"
@@ -38,12 +39,9 @@ async def mark_reachable(session: AsyncSession, employee: Employee) -> bool:
         return False
     since = min(employee.telegram_blocked_at, utcnow()) - timedelta(days=BACKLOG_DAYS)
     employee.telegram_blocked_at = None
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.topic == NOTIFY, OutboxMessage.ordering_key == recipient_order(employee.id),
-               OutboxMessage.created_at >= since,
-               or_(and_(OutboxMessage.status == "failed", OutboxMessage.last_error.like("403%")),
-                   and_(OutboxMessage.status == "skipped", OutboxMessage.last_error == BLOCKED_NOTE)))
-        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_by=None, claimed_until=None,
-                last_error="the person unblocked the bot"))
+    await requeue(session, OutboxMessage.topic == NOTIFY, OutboxMessage.ordering_key == recipient_order(employee.id),
+                  OutboxMessage.created_at >= since,
+                  or_(and_(OutboxMessage.status == "failed", OutboxMessage.last_error.like("403%")),
+                      and_(OutboxMessage.status == "skipped", OutboxMessage.last_error == BLOCKED_NOTE)),
+                  note="the person unblocked the bot")
     return True

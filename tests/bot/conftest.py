@@ -7,6 +7,7 @@ first, as a real person would (the bot cannot write to someone who never wrote t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -103,11 +104,8 @@ PEOPLE = ("manager", "north_head", "cfo", "accountant", "director", "head", "dep
 
 @pytest.fixture(params=["polling"])
 async def viza(request, db, tmp_path, tg) -> AsyncIterator[RestartableViza]:
-    world = await _running_viza(db, tmp_path, tg, request.param)
-    try:
+    async with running_viza(db, tmp_path, tg, request.param) as world:
         yield world
-    finally:
-        await stop_viza(world.server, world.task)
 
 
 async def submitted_request(viza: Viza, who: str = "manager", **overrides) -> int:
@@ -163,23 +161,24 @@ class RestartableViza(Viza):
                                                                               self.mode)
 
 
-async def _running_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str = "polling") -> RestartableViza:
+@contextlib.asynccontextmanager
+async def running_viza(db: Database, tmp_path, tg: FakeTelegram, mode: str = "polling") -> AsyncIterator[RestartableViza]:
     company = await setup_company(db)
     server, task, settings, base_url = await start_viza(db, tmp_path, tg, mode)
     world = RestartableViza(tg=tg, db=db, settings=settings, company=company, base_url=base_url,
                             tmp_path=tmp_path, mode=mode, server=server, task=task)
     for index, name in enumerate(PEOPLE):
         world.users[name] = tg.user(7000 + index, company.people[name].full_name.split()[0], language_code="ru")
-    return world
-
-
-@pytest.fixture
-async def restartable_viza(db, tmp_path, tg) -> AsyncIterator[RestartableViza]:
-    world = await _running_viza(db, tmp_path, tg)
     try:
         yield world
     finally:
         await stop_viza(world.server, world.task)
+
+
+@pytest.fixture
+async def restartable_viza(db, tmp_path, tg) -> AsyncIterator[RestartableViza]:
+    async with running_viza(db, tmp_path, tg) as world:
+        yield world
 
 
 @pytest.fixture
@@ -191,8 +190,5 @@ async def tg_real_limits() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def viza_real_limits(db, tmp_path, tg_real_limits) -> AsyncIterator[RestartableViza]:
-    world = await _running_viza(db, tmp_path, tg_real_limits)
-    try:
+    async with running_viza(db, tmp_path, tg_real_limits) as world:
         yield world
-    finally:
-        await stop_viza(world.server, world.task)
