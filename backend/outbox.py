@@ -130,6 +130,7 @@ def _forget_written(session: Session) -> None:
 class Claimed:
     id: int
     topic: str
+    dedup_key: str
     payload: dict[str, Any]
     attempts: int
     progress: dict[str, Any]
@@ -186,7 +187,7 @@ class OutboxQueue:
                 .returning(OutboxMessage.id)
             )).all())
             await session.commit()
-            return [Claimed(r.id, r.topic, dict(r.payload), r.attempts, dict(r.progress or {}))
+            return [Claimed(r.id, r.topic, r.dedup_key, dict(r.payload), r.attempts, dict(r.progress or {}))
                     for r in rows if r.id in won]
 
     async def reclaim_own(self) -> int:

@@ -20,8 +20,7 @@ async def notice_text(session, t: Texts, kind: str, event: HistoryEvent, request
     if event.actor_id is not None:
         who = await session.scalar(select(Employee.full_name).where(Employee.id == event.actor_id)) or who
     if event.on_behalf_of_id is not None:
-        absent = await session.scalar(select(Employee.full_name).where(Employee.id == event.on_behalf_of_id))
-        who = t("notice.on_behalf", deputy=who, approver=absent or "—")
+        who = t("notice.on_behalf", deputy=who, approver=await _name(session, event.on_behalf_of_id))
     stage = ""
     if event.stage is not None:
         stage = await session.scalar(select(RequestStage.name).where(
@@ -100,15 +99,8 @@ def _request_line(t: Texts, request: PaymentRequest) -> str:
 async def _pay_notice(session, t: Texts, kind: str, request_ids: list[int]) -> str:
     requests = (await session.scalars(select(PaymentRequest).where(PaymentRequest.id.in_(request_ids))
                                       .order_by(PaymentRequest.pay_by, PaymentRequest.id))).all()
-    if kind == "pay_due_next":
-        title = t("notice.pay_due_next", count=len(requests))
-    elif kind == "pay_due_today":
-        title = t("notice.pay_due_today", count=len(requests))
-    else:
-        title = t("notice.pay_overdue", count=len(requests))
-    total = _totals(t, requests)
-    return "\n".join([title, *(_request_line(t, r) for r in requests), t("notice.pay_total", total=total),
-                      t("notice.pay_open")])
+    return "\n".join([t(f"notice.{kind}", count=len(requests)), *(_request_line(t, r) for r in requests),
+                      t("notice.pay_total", total=_totals(t, requests)), t("notice.pay_open")])
 
 
 def _totals(t: Texts, requests) -> str:

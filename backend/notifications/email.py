@@ -31,7 +31,6 @@ import hashlib
 import itertools
 import logging
 import os
-import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -45,13 +44,14 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
 
 from backend.db import Database, utcnow
-from backend.models import LegalEntity, OutboxMessage, PaymentRequest
+from backend.models import LegalEntity, PaymentRequest
 from backend.money import format_rub
 from backend.notifications import EMAIL
 from backend.outbox import Claimed, OutboxQueue, OutboxSignal
+# The address rule a counterparty's e-mail was accepted by: what we can send to is a subset of it.
+from backend.services.company.common import EMAIL_PATTERN
 from backend.settings import Settings
 
 log = logging.getLogger("viza.email")
@@ -63,8 +63,6 @@ QUIT_TIMEOUT = 5.0
 LEASE_MARGIN = 30.0  # time left after the last send of a batch to record its outcome
 BATCH = 5
 
-# The address rule of employees and counterparties (backend/services/counterparties.py).
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "CNY": "¥"}
 
 _templates = Environment(
@@ -139,23 +137,21 @@ class EmailDelivery:
         started = time.monotonic()
         rows = await self.queue.claim(self.batch)
         send_by = started + self.lease.total_seconds() - SEND_TIMEOUT - LEASE_MARGIN
-        unsent = [row.id for row in rows]
-        handled = 0
+        begun = 0  # rows[:begun] were taken up (a row whose send began is never given back)
         try:
             for row in rows:
                 if self._stopping or time.monotonic() > send_by:
                     break
-                unsent.remove(row.id)
+                begun += 1
                 outcome, note = await self._attempt(row)
                 await self._settle(row, outcome, note)
-                handled += 1
         finally:
-            for message_id in unsent:
+            for row in rows[begun:]:
                 try:
-                    await self.queue.release(message_id)
+                    await self.queue.release(row.id)
                 except Exception:  # noqa: BLE001 — its lease runs out and another pass takes it
-                    log.exception("could not give back e-mail %s", message_id)
-        return handled
+                    log.exception("could not give back e-mail %s", row.id)
+        return begun
 
     async def _attempt(self, row: Claimed) -> tuple[str, str]:
         """Send one row; (sent | skipped | failed | retry, note). Never raises for a bad row."""
@@ -199,9 +195,8 @@ class EmailDelivery:
             if request is None:
                 return None
             payer = await session.get(LegalEntity, request.legal_entity_id)
-            dedup_key = await session.scalar(select(OutboxMessage.dedup_key).where(OutboxMessage.id == row.id))
         return payment_sent_message(request, payer, sender=self.sender, to=to,
-                                    message_id=message_id(row.id, dedup_key or "", self.sender))
+                                    message_id=message_id(row.id, row.dedup_key, self.sender))
 
     async def _send(self, message: EmailMessage, to: str) -> None:
         server = self.server
@@ -239,7 +234,7 @@ def recipient(value: object) -> str | None:
     cannot send to it: not an address, or letters other than Latin before the @ (that needs
     SMTPUTF8, which few servers offer)."""
     text = str(value or "").strip()
-    if not _EMAIL.fullmatch(text):
+    if not EMAIL_PATTERN.fullmatch(text):
         return None
     local, _, domain = text.rpartition("@")
     try:

@@ -10,7 +10,7 @@ the service was down, queue each notice once.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -116,14 +116,10 @@ def pay_kind(calendar: WorkingCalendar, pay_by: date, today: date) -> str | None
     return None
 
 
-def _digest_time(settings: Settings) -> time:
-    return time.fromisoformat(settings.digest_time)
-
-
-def _morning_of(calendar: WorkingCalendar, now: datetime, zone: str, settings: Settings) -> date | None:
+def _morning_of(calendar: WorkingCalendar, now: datetime, zone: str, digest_time: time) -> date | None:
     """The person's local date when it is a working day and digest time has come, else None."""
     local = now.astimezone(ZoneInfo(zone))
-    if calendar.is_working_day(local.date()) and local.time().replace(tzinfo=None) >= _digest_time(settings):
+    if calendar.is_working_day(local.date()) and local.time().replace(tzinfo=None) >= digest_time:
         return local.date()
     return None
 
@@ -139,17 +135,20 @@ async def pay_reminders(session: AsyncSession, now: datetime, settings: Settings
         select(PaymentRequest.id, PaymentRequest.pay_by).where(PaymentRequest.status == Status.APPROVED.value)
         .order_by(PaymentRequest.pay_by, PaymentRequest.id)
     )).all()
+    digest_time = time.fromisoformat(settings.digest_time)
+    by_day: dict[date, dict[str, list[int]]] = {}  # accountants in one zone share a day: sort the requests once
     queued = 0
     for accountant in accountants:
-        today = _morning_of(calendar, now, zone_of(accountant, settings), settings)
+        today = _morning_of(calendar, now, zone_of(accountant, settings), digest_time)
         if today is None:
             continue
-        batches: dict[str, list[int]] = {}
-        for request_id, pay_by in approved:
-            kind = pay_kind(calendar, pay_by, today)
-            if kind is not None:
-                batches.setdefault(kind, []).append(request_id)
-        for kind, ids in batches.items():
+        if today not in by_day:
+            batches = by_day[today] = {}
+            for request_id, pay_by in approved:
+                kind = pay_kind(calendar, pay_by, today)
+                if kind is not None:
+                    batches.setdefault(kind, []).append(request_id)
+        for kind, ids in by_day[today].items():
             queued += await queue_notice(session, accountant.id, kind, dedup_key=f"{kind}:{accountant.id}:{today}",
                                          urgent=kind != "pay_due_next", data={"request_ids": ids})
     return queued
@@ -169,8 +168,7 @@ class _ActorOn(Actor):
 
 async def digest_of(session: AsyncSession, employee: Employee, today: date) -> dict[str, Any]:
     """What waits for the employee this morning; empty when nothing does."""
-    base = actor_of(employee)
-    actor = _ActorOn(**{f.name: getattr(base, f.name) for f in fields(Actor)}, on=today)
+    actor = _ActorOn(**vars(actor_of(employee)), on=today)
     summary: dict[str, Any] = {}
     inbox = await waiting_for(session, actor, size=1)
     if inbox.total:
@@ -196,13 +194,14 @@ async def digests(session: AsyncSession, now: datetime, settings: Settings) -> i
     """Once per working day, from digest time in the person's zone: what waits for them. A day
     with nothing to say is recorded as a skipped row, so it is decided once, not every minute."""
     calendar = WorkingCalendar.from_settings(settings)
+    digest_time = time.fromisoformat(settings.digest_time)
     people = await session.scalars(
         select(Employee).where(Employee.active.is_(True), Employee.digest_enabled.is_(True),
                                Employee.telegram_user_id.is_not(None), Employee.telegram_blocked_at.is_(None))
         .order_by(Employee.id))
     due: dict[str, tuple[Employee, date]] = {}
     for person in people:
-        today = _morning_of(calendar, now, zone_of(person, settings), settings)
+        today = _morning_of(calendar, now, zone_of(person, settings), digest_time)
         if today is not None:
             due[f"digest:{person.id}:{today}"] = (person, today)
     if not due:

@@ -5,17 +5,17 @@ A known INN fills in the rest of a form (seed 004: too many fields) — see :fun
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import Conflict, Forbidden, InvalidInput
+from backend.errors import Conflict, Forbidden
 from backend.models import Counterparty
 from backend.requisites import normalize_digits, validate_inn, validate_requisites
 from backend.services.company import Errors, flush_unique, missing_fields, name_matches, text
+from backend.services.company.common import email_address
 from backend.services.payment_requests import find_counterparty
 from backend.workflows.actors import Actor
 from backend.services.records import get_or_not_found
@@ -41,15 +41,10 @@ class CounterpartyFields(BaseModel):
 
 
 REQUISITES = ("inn", "kpp", "bik", "account", "corr_account")
-# The rule employees' addresses follow (backend/services/company/employees.py): the payment notice goes here.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _email(value: Any) -> str | None:
-    email = text(value, "email", 200, required=False)
-    if email and not _EMAIL.fullmatch(email):
-        raise InvalidInput("email.format", field="email")
-    return email or None
+    return email_address(value, "email.format")  # the payment notice goes here
 
 
 async def create_counterparty(session: AsyncSession, fields: CounterpartyFields) -> Counterparty:

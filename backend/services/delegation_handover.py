@@ -39,28 +39,28 @@ async def hand_over(session: AsyncSession, actor: Actor, *, now: datetime | None
     approver's own (``default_zone`` when their zone is unknown)."""
     now = now or utcnow()
     tasks = await _candidate_tasks(session, now, approver_ids)
-    zones = dict((await session.execute(
-        select(Employee.id, Employee.timezone).where(Employee.id.in_({t.approver_id for t, _ in tasks}))
-    )).all())
-    in_force: dict[int, Delegation | None] = {}
-    moves: dict[tuple[int, int], int] = {}  # (request, approver) → who should hold the tasks
+    if not tasks:
+        return 0
+    in_force = await _delegations_in_force(session, {t.approver_id for t, _ in tasks}, now, default_zone)
+    held: dict[tuple[int, int], set[int]] = {}  # (request, approver) → who holds the tasks now
+    moves: dict[tuple[int, int], int] = {}  # (request, approver) → who should hold them
     for task, initiator_id in tasks:
-        approver_id = task.approver_id
-        if approver_id not in in_force:
-            local_today = now.astimezone(_zone(zones[approver_id], default_zone)).date()
-            in_force[approver_id] = await _delegation_in_force(session, approver_id, local_today)
-        delegation = in_force[approver_id]
+        key = (task.request_id, task.approver_id)
+        held.setdefault(key, set()).add(task.assignee_id)
+        delegation = in_force.get(task.approver_id)
         # Nobody approves their own request, not even as somebody's deputy.
-        holder = delegation.deputy_id if delegation and delegation.deputy_id != initiator_id else approver_id
+        holder = delegation.deputy_id if delegation and delegation.deputy_id != initiator_id else task.approver_id
         if task.assignee_id != holder:
-            moves[(task.request_id, approver_id)] = holder
+            moves[key] = holder
+    if not moves:
+        return 0
+    requests = {r.id: r for r in await session.scalars(
+        select(PaymentRequest).where(PaymentRequest.id.in_({request_id for request_id, _ in moves})))}
     for (request_id, approver_id), holder in sorted(moves.items()):
-        request = await session.get(PaymentRequest, request_id)
-        delegation = in_force[approver_id]
+        delegation = in_force.get(approver_id)
         if holder == approver_id:  # handed back: name the delegation that ended
-            previous = {t.assignee_id for t, _ in tasks if t.request_id == request_id and t.approver_id == approver_id}
-            delegation = await _latest_delegation(session, approver_id, previous)
-        await transition(session, request, Action.DELEGATE, actor, data={
+            delegation = await _latest_delegation(session, approver_id, held[(request_id, approver_id)])
+        await transition(session, requests[request_id], Action.DELEGATE, actor, data={
             "approver_id": approver_id, "assignee_id": holder, "delegation": _about(delegation)})
     return len(moves)
 
@@ -87,15 +87,26 @@ async def _candidate_tasks(session: AsyncSession, now: datetime,
     return [(task, initiator_id) for task, initiator_id in (await session.execute(query)).all()]
 
 
-async def _delegation_in_force(session: AsyncSession, employee_id: int, on) -> Delegation | None:
-    """The same choice as the engine's ``active_deputy``: the newest delegation in force on
-    the day whose deputy still works here."""
-    return await session.scalar(
+async def _delegations_in_force(session: AsyncSession, approver_ids: set[int], now: datetime,
+                                default_zone: str) -> dict[int, Delegation]:
+    """Per approver, the same choice as the engine's ``active_deputy`` on the approver's own
+    today: the newest delegation in force whose deputy still works here. Two queries for all."""
+    zones = dict((await session.execute(
+        select(Employee.id, Employee.timezone).where(Employee.id.in_(approver_ids))
+    )).all())
+    local_today = {a: now.astimezone(_zone(zones[a], default_zone)).date() for a in approver_ids}
+    delegations = await session.scalars(
         select(Delegation).join(Employee, Employee.id == Delegation.deputy_id)
-        .where(Delegation.employee_id == employee_id, Delegation.starts_on <= on, Delegation.ends_on >= on,
-               Delegation.cancelled_at.is_(None), Employee.active.is_(True))
-        .order_by(Delegation.id.desc()).limit(1)
+        .where(Delegation.employee_id.in_(approver_ids), Delegation.starts_on <= max(local_today.values()),
+               Delegation.ends_on >= min(local_today.values()), Delegation.cancelled_at.is_(None),
+               Employee.active.is_(True))
+        .order_by(Delegation.id)
     )
+    in_force: dict[int, Delegation] = {}
+    for delegation in delegations:  # by id: the newest in force wins
+        if delegation.starts_on <= local_today[delegation.employee_id] <= delegation.ends_on:
+            in_force[delegation.employee_id] = delegation
+    return in_force
 
 
 async def _latest_delegation(session: AsyncSession, employee_id: int, deputies: set[int]) -> Delegation | None:

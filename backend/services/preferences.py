@@ -8,6 +8,8 @@ Everyone reads and changes their own; admins anyone's. The bot's /settings and t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -18,10 +20,9 @@ from backend.errors import Forbidden, InvalidInput
 from backend.models import Employee
 from backend.notifications.quiet_hours import parse_quiet_hours
 from backend.services.company.common import Errors, missing_fields
+from backend.services.company.employees import LANGUAGES
 from backend.services.records import get_or_not_found
 from backend.workflows.actors import Actor
-
-LANGUAGES = ("ru", "en")
 
 # Russia's zones by their offset from Moscow (МСК−1 … МСК+9), the way people name them.
 RUSSIAN_ZONES: dict[int, str] = {
@@ -31,7 +32,7 @@ RUSSIAN_ZONES: dict[int, str] = {
 }
 MOSCOW_UTC_OFFSET = 3
 CITIES: dict[str, str] = {
-    "калининград": "Europe/Kaliningrad", "москва": "Europe/Moscow", "мск": "Europe/Moscow",
+    "калининград": "Europe/Kaliningrad", "москва": "Europe/Moscow",
     "санкт-петербург": "Europe/Moscow", "петербург": "Europe/Moscow", "спб": "Europe/Moscow",
     "питер": "Europe/Moscow", "казань": "Europe/Moscow", "нижний новгород": "Europe/Moscow",
     "волгоград": "Europe/Volgograd", "самара": "Europe/Samara", "ижевск": "Europe/Samara",
@@ -97,7 +98,7 @@ def _iana(raw: str, field: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         pass
     wanted = raw.lower().replace(" ", "_")
-    zones = sorted(available_timezones())
+    zones = _zone_names()
     found = next((z for z in zones if z.lower() == wanted), None)
     found = found or next((z for z in zones if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/"))
                            and z.rsplit("/", 1)[1].lower() == wanted), None)
@@ -106,11 +107,23 @@ def _iana(raw: str, field: str) -> str:
     return found
 
 
+@cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))  # read from the disk once, not for every typed zone
+
+
 def parse_language(text: str, *, field: str = "language") -> str:
     language = (text or "").strip().lower()
     if language not in LANGUAGES:
         raise InvalidInput("employee.language", field=field, allowed=", ".join(LANGUAGES))
     return language
+
+
+# Each field as given, checked and normalised (the digest is already a bool).
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "timezone": parse_timezone, "quiet_hours": parse_quiet_hours, "digest_enabled": lambda on: on,
+    "language": parse_language,
+}
 
 
 async def get_preferences(session: AsyncSession, actor: Actor, employee_id: int | None = None) -> Employee:
@@ -132,14 +145,8 @@ async def update_preferences(session: AsyncSession, actor: Actor, fields: Prefer
     errors = Errors()
     for error in missing_fields(given, (), tuple(PreferencesFields.model_fields), creating=False):
         errors.add(error)
-    present = {k: v for k, v in given.items() if v is not None}
-    parsers = {"timezone": parse_timezone, "quiet_hours": parse_quiet_hours, "language": parse_language}
-    values: dict[str, Any] = {}
-    for name, parse in parsers.items():
-        if name in present:
-            values[name] = errors.attempt(lambda: parse(present[name]))
-    if "digest_enabled" in present:
-        values["digest_enabled"] = present["digest_enabled"]
+    values = {name: errors.attempt(lambda: _PARSERS[name](value))
+              for name, value in given.items() if value is not None}
     errors.raise_if_any()
     for name, value in values.items():
         setattr(employee, name, value)

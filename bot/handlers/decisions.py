@@ -12,20 +12,26 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
 from backend.errors import Conflict, DomainError
 from backend.services import payment_requests as service
 from backend.services.attachments import FileStore, list_attachments
-from backend.services.company.employees import list_employees
 from backend.services.core import Core
 from backend.workflows.engine import Outcome
 from backend.workflows.lifecycle import Action
 from bot.card_messages import edit_card, record_card, send_card, show_card
 from bot.cards import load_card
 from bot.keyboards.callbacks import ApproverCb, CancelCb, RequestCb
+from bot.keyboards.common import cancel_row, colleagues_named, person_label
 from bot.states import Decision
 from bot.texts import Texts
 
@@ -121,15 +127,13 @@ async def ask_approver(query: CallbackQuery, callback_data: RequestCb, state: FS
 @router.message(Decision.approver, F.text, ~F.text.startswith("/"))
 async def find_approver(message: Message, state: FSMContext, core: Core, t: Texts) -> None:
     data = await state.get_data()
-    found = await core.run(lambda s: list_employees(s, q=message.text.strip()))
-    found = [e for e in found if e.id != core.actor.employee_id][:8]
+    found = await colleagues_named(core, message.text)
     if not found:
         await message.answer(t("ask.approver_none"))
         return
-    rows = [[InlineKeyboardButton(text=f"{e.full_name}{' · ' + e.position if e.position else ''}",
-                                  callback_data=ApproverCb(id=data["id"], v=data["v"], emp=e.id).pack())]
+    rows = [[InlineKeyboardButton(text=person_label(e), callback_data=ApproverCb(id=data["id"], v=data["v"], emp=e.id).pack())]
             for e in found]
-    rows.append([InlineKeyboardButton(text=t("btn.cancel"), callback_data=CancelCb(what="decision").pack())])
+    rows.append(cancel_row(t, "decision"))
     await message.answer(t("ask.approver_pick"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 

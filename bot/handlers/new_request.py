@@ -15,22 +15,38 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 
 from backend.errors import InvalidInput
 from backend.models import LegalEntity, PaymentRequest, RequestType
 from backend.money import check_currency, format_amount, parse_amount
-from backend.requisites import validate_bik, validate_inn, validate_kpp, validate_requisites
+from backend.requisites import (
+    validate_bik,
+    validate_inn,
+    validate_kpp,
+    validate_requisites,
+)
 from backend.services import payment_requests as requests_service
 from backend.services.attachments import FileStore, attach
 from backend.services.company.legal_entities import list_legal_entities
 from backend.services.core import Core
-from backend.services.payment_requests import PaymentRequestFields, check_pay_by, check_text, find_counterparty
+from backend.services.payment_requests import (
+    PaymentRequestFields,
+    check_pay_by,
+    check_text,
+    find_counterparty,
+)
 from backend.services.request_types import list_request_types
 from backend.settings import Settings
 from backend.workflows.lifecycle import Action
 from bot.keyboards.calendar import calendar_tap, month_keyboard, parse_typed_date
-from bot.keyboards.callbacks import CalendarCb, CancelCb, PickCb, RequestCb
+from bot.keyboards.callbacks import CalendarCb, PickCb, RequestCb
+from bot.keyboards.common import cancel_row
 from bot.states import NewRequest
 from bot.texts import Texts
 from bot.uploads import received_file
@@ -48,10 +64,6 @@ FIELDS = ("request_type_id", "legal_entity_id", "contractor_inn", "contractor_kp
 
 def _state(step: str):
     return getattr(NewRequest, step)
-
-
-def _cancel_row(t: Texts) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=t("btn.cancel"), callback_data=CancelCb().pack())]
 
 
 def _pick(step: str, value: Any, text: str) -> InlineKeyboardButton:
@@ -105,17 +117,17 @@ async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: s
             return
         await state.set_state(_state(step))
         rows = [[_pick(step, value, text)] for value, text in options]
-        await message.answer(t(f"new.ask_{step}"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [_cancel_row(t)]))
+        await message.answer(t(f"new.ask_{step}"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
         return
     await state.set_state(_state(step))
     if step == "summary":
         await show_summary(message, state, core, t)
         return
-    markup = InlineKeyboardMarkup(inline_keyboard=[_cancel_row(t)])
+    markup = InlineKeyboardMarkup(inline_keyboard=[cancel_row(t)])
     if step == "amount":
         currency = data.get("currency", "RUB")
         row = [_pick("cur", c, ("• " if c == currency else "") + c) for c in CURRENCIES]
-        markup = InlineKeyboardMarkup(inline_keyboard=[row, _cancel_row(t)])
+        markup = InlineKeyboardMarkup(inline_keyboard=[row, cancel_row(t)])
         await message.answer(t("new.ask_amount", currency=currency), reply_markup=markup)
         return
     if step == "pay_by":
@@ -124,9 +136,9 @@ async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: s
             t, today.year, today.month, earliest=today, latest=date.fromordinal(today.toordinal() + 366)))
         return
     if step == "file":
-        markup = InlineKeyboardMarkup(inline_keyboard=[[_pick("nofile", "1", t("btn.no_file"))], _cancel_row(t)])
+        markup = InlineKeyboardMarkup(inline_keyboard=[[_pick("nofile", "1", t("btn.no_file"))], cancel_row(t)])
     if step == "kpp":
-        markup = InlineKeyboardMarkup(inline_keyboard=[[_pick("nokpp", "1", t("btn.no_kpp"))], _cancel_row(t)])
+        markup = InlineKeyboardMarkup(inline_keyboard=[[_pick("nokpp", "1", t("btn.no_kpp"))], cancel_row(t)])
     await message.answer(t(f"new.ask_{step}"), reply_markup=markup)
 
 
@@ -187,7 +199,7 @@ async def picked_currency(query: CallbackQuery, callback_data: PickCb, state: FS
     await query.answer(t("new.currency_set", currency=callback_data.value))
     row = [_pick("cur", c, ("• " if c == callback_data.value else "") + c) for c in CURRENCIES]
     await query.message.edit_text(t("new.ask_amount", currency=callback_data.value),
-                                  reply_markup=InlineKeyboardMarkup(inline_keyboard=[row, _cancel_row(t)]))
+                                  reply_markup=InlineKeyboardMarkup(inline_keyboard=[row, cancel_row(t)]))
 
 
 @router.callback_query(NewRequest.pay_by, CalendarCb.filter())
@@ -338,7 +350,7 @@ async def show_summary(message: Message, state: FSMContext, core: Core, t: Texts
         t("new.row_purpose", value=data.get("purpose", "")),
         t("new.row_file", value=file["filename"] if file else t("new.no_file")),
     ]
-    rows = [[_pick("submit", "1", t("btn.submit")), _pick("edit", "menu", t("btn.edit"))], _cancel_row(t)]
+    rows = [[_pick("submit", "1", t("btn.submit")), _pick("edit", "menu", t("btn.edit"))], cancel_row(t)]
     await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
@@ -354,7 +366,7 @@ async def edit_field(query: CallbackQuery, callback_data: PickCb, state: FSMCont
     await query.answer()
     if callback_data.value == "menu":
         rows = [[_pick("edit", f, t(f"new.edit_{f}"))] for f in EDITABLE_FIELDS]
-        await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [_cancel_row(t)]))
+        await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
         return
     if callback_data.value not in EDITABLE_FIELDS:
         return

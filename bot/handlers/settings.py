@@ -17,14 +17,23 @@ from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 
 from backend.models import Employee
 from backend.services.core import Core
 from backend.services.preferences import (
-    LANGUAGES, RUSSIAN_ZONES, PreferencesFields, get_preferences, update_preferences,
+    LANGUAGES,
+    RUSSIAN_ZONES,
+    PreferencesFields,
+    get_preferences,
+    update_preferences,
 )
-from bot.keyboards.callbacks import CancelCb
+from bot.keyboards.common import cancel_row
 from bot.texts import Texts
 
 router = Router(name="settings")
@@ -52,13 +61,15 @@ def _msk(t: Texts, shift: int) -> str:
     return t("settings.msk") + (f"{shift:+d}".replace("-", "−") if shift else "")
 
 
+def russian_zones(t: Texts) -> dict[str, str]:
+    """Russia's zones, west to east, each with its name here: "Екатеринбург (МСК+2)"."""
+    cities = t("settings.zone_cities").split(",")
+    return {zone: f"{city} ({_msk(t, shift)})" for (shift, zone), city in zip(sorted(RUSSIAN_ZONES.items()), cities)}
+
+
 def zone_name(t: Texts, zone: str) -> str:
     """"Екатеринбург (МСК+2)" for Russia's zones, the IANA name for the rest."""
-    cities = t("settings.zone_cities").split(",")
-    for (shift, known), city in zip(sorted(RUSSIAN_ZONES.items()), cities):
-        if known == zone:
-            return f"{city} ({_msk(t, shift)})"
-    return zone
+    return russian_zones(t).get(zone, zone)
 
 
 def card_text(t: Texts, employee: Employee) -> str:
@@ -83,9 +94,7 @@ def card_buttons(t: Texts, employee: Employee) -> InlineKeyboardMarkup:
 
 
 def zone_buttons(t: Texts) -> InlineKeyboardMarkup:
-    cities = t("settings.zone_cities").split(",")
-    buttons = [_button(f"{city} ({_msk(t, shift)})", "zone", zone)
-               for (shift, zone), city in zip(sorted(RUSSIAN_ZONES.items()), cities)]
+    buttons = [_button(name, "zone", zone) for zone, name in russian_zones(t).items()]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows += [[_button(t("btn.settings_zone_other"), "typezone")], [_button(t("btn.settings_back"), "back")]]
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -147,7 +156,7 @@ async def change_on_card(query: CallbackQuery, callback_data: SettingsCb, core: 
 @router.callback_query(SettingsCb.filter(F.act.in_({"typezone", "quiet"})))
 async def ask_text(query: CallbackQuery, callback_data: SettingsCb, state: FSMContext, t: Texts) -> None:
     await query.answer()
-    cancel = [InlineKeyboardButton(text=t("btn.cancel"), callback_data=CancelCb().pack())]
+    cancel = cancel_row(t)
     if callback_data.act == "typezone":
         await state.set_state(SettingsForm.timezone)
         await query.message.answer(t("settings.ask_timezone"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel]))

@@ -16,18 +16,28 @@ from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from sqlalchemy import select
 
 from backend.errors import InvalidInput
 from backend.models import Employee
 from backend.services.company.delegations import (
-    DelegationFields, cancel_delegation, check_own_deputy, check_own_period, create_delegation, list_delegations,
+    DelegationFields,
+    cancel_delegation,
+    check_own_deputy,
+    check_own_period,
+    create_delegation,
+    list_delegations,
 )
-from backend.services.company.employees import list_employees
 from backend.services.core import Core
 from bot.keyboards.calendar import calendar_tap, month_keyboard, parse_typed_date
-from bot.keyboards.callbacks import CalendarCb, CancelCb
+from bot.keyboards.callbacks import CalendarCb
+from bot.keyboards.common import cancel_row, colleagues_named, person_label
 from bot.texts import Texts
 
 router = Router(name="vacation")
@@ -53,8 +63,11 @@ def _button(text: str, act: str, id: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=VacationCb(act=act, id=id).pack())
 
 
-def _cancel_row(t: Texts) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=t("btn.cancel"), callback_data=CancelCb().pack())]
+def _bounds(today: date, starts_on: date | None = None) -> dict[str, date]:
+    """The days a calendar offers, from today for the first day or from the first day (not
+    before today) for the last, up to ``HORIZON`` ahead: ``earliest`` and ``latest``."""
+    first = starts_on or today
+    return {"earliest": max(today, first), "latest": first + HORIZON}
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -116,7 +129,7 @@ async def ask_start(query: CallbackQuery, state: FSMContext, core: Core, t: Text
     await query.answer()
     today = core.actor.today()
     calendar = await query.message.answer(t("vacation.ask_start"), reply_markup=month_keyboard(
-        t, today.year, today.month, earliest=today, latest=today + HORIZON))
+        t, today.year, today.month, **_bounds(today)))
     await state.update_data({"calendar": calendar.message_id})
 
 
@@ -124,7 +137,7 @@ async def _start_chosen(message: Message, state: FSMContext, core: Core, t: Text
     await state.update_data({"starts_on": day.isoformat()})
     await state.set_state(Vacation.ends_on)
     calendar = await message.answer(t("vacation.ask_end"), reply_markup=month_keyboard(
-        t, day.year, day.month, earliest=max(day, core.actor.today()), latest=day + HORIZON))
+        t, day.year, day.month, **_bounds(core.actor.today(), day)))
     await state.update_data({"calendar": calendar.message_id})  # taps on the first calendar are old now
 
 
@@ -133,7 +146,7 @@ async def _end_chosen(message: Message, state: FSMContext, core: Core, t: Texts,
     await core.run(lambda s: check_own_period(s, core.actor, starts_on, day))  # refused: asked again
     await state.update_data({"ends_on": day.isoformat()})
     await state.set_state(Vacation.deputy)
-    await message.answer(t("vacation.ask_deputy"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[_cancel_row(t)]))
+    await message.answer(t("vacation.ask_deputy"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row(t)]))
 
 
 @router.callback_query(StateFilter(Vacation.starts_on, Vacation.ends_on), CalendarCb.filter())
@@ -143,22 +156,14 @@ async def day_tapped(query: CallbackQuery, callback_data: CalendarCb, state: FSM
     if query.message.message_id != data.get("calendar"):
         await query.answer(t("button.old"))
         return
-    today = core.actor.today()
-    step = await state.get_state()
-    earliest, latest = today, today + HORIZON
-    if step == Vacation.ends_on.state:  # the same bounds as the calendar shown
-        starts_on = date.fromisoformat(data["starts_on"])
-        earliest, latest = max(today, starts_on), starts_on + HORIZON
-    day = await calendar_tap(query, callback_data, t, earliest=earliest, latest=latest)
+    starting = await state.get_state() == Vacation.starts_on.state
+    starts_on = None if starting else date.fromisoformat(data["starts_on"])
+    day = await calendar_tap(query, callback_data, t, **_bounds(core.actor.today(), starts_on))  # as shown
     if day is None:
         return
-    question = t("vacation.ask_start") if step == Vacation.starts_on.state else t("vacation.ask_end")
-    if step == Vacation.starts_on.state:
-        await _start_chosen(query.message, state, core, t, day)
-    else:
-        await _end_chosen(query.message, state, core, t, day)
+    await (_start_chosen if starting else _end_chosen)(query.message, state, core, t, day)
     await query.answer()
-    await query.message.edit_text(f"{question}\n→ {t.day(day)}")
+    await query.message.edit_text(f"{t('vacation.ask_start' if starting else 'vacation.ask_end')}\n→ {t.day(day)}")
 
 
 @router.message(StateFilter(Vacation.starts_on, Vacation.ends_on), F.text, ~F.text.startswith("/"))
@@ -167,23 +172,19 @@ async def day_typed(message: Message, state: FSMContext, core: Core, t: Texts) -
     day = parse_typed_date(message.text, core.actor.today())
     if day is None:
         raise InvalidInput("date.format", field="starts_on" if starting else "ends_on")
-    if starting:
-        await _start_chosen(message, state, core, t, day)
-    else:
-        await _end_chosen(message, state, core, t, day)
+    await (_start_chosen if starting else _end_chosen)(message, state, core, t, day)
 
 
 # --- a new one: the deputy and the summary -------------------------------------------------------
 
 @router.message(Vacation.deputy, F.text, ~F.text.startswith("/"))
 async def find_deputy(message: Message, core: Core, t: Texts) -> None:
-    found = await core.run(lambda s: list_employees(s, q=message.text.strip()))
-    found = [e for e in found if e.id != core.actor.employee_id][:8]
+    found = await colleagues_named(core, message.text)
     if not found:
         await message.answer(t("vacation.deputy_none"))
         return
-    rows = [[_button(f"{e.full_name}{' · ' + e.position if e.position else ''}", "deputy", e.id)] for e in found]
-    await message.answer(t("vacation.deputy_pick"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [_cancel_row(t)]))
+    rows = [[_button(person_label(e), "deputy", e.id)] for e in found]
+    await message.answer(t("vacation.deputy_pick"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
 
 
 @router.callback_query(Vacation.deputy, VacationCb.filter(F.act == "deputy"))
@@ -197,7 +198,7 @@ async def deputy_picked(query: CallbackQuery, callback_data: VacationCb, state: 
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
         t("vacation.summary", **_period(t, data), deputy=deputy.full_name),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[_button(t("btn.vacation_confirm"), "ok")], _cancel_row(t)]))
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[_button(t("btn.vacation_confirm"), "ok")], cancel_row(t)]))
 
 
 @router.callback_query(Vacation.confirm, VacationCb.filter(F.act == "ok"))

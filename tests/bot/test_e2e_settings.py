@@ -6,16 +6,25 @@ from __future__ import annotations
 from tests.bot.conftest import Viza, say
 
 
-async def test_the_card_shows_and_changes_each_setting(viza: Viza):
+async def open_card(viza: Viza):
+    """The manager, bound, and the /settings card they asked for."""
     await viza.bind("manager")
-    manager = viza["manager"]
-    card = await say(viza, "manager", "/settings", "⚙️ Настройки")
+    return viza["manager"], await say(viza, "manager", "/settings", "⚙️ Настройки")
+
+
+async def open_choices(viza: Viza, card, button: str, *, showing: str) -> None:
+    """Tap a card's ``button`` and wait until its list, with ``showing`` in it, replaces the buttons."""
+    await viza["manager"].tap(card, text=button)
+    await viza.tg.wait_for(lambda: showing in card.button_texts)
+
+
+async def test_the_card_shows_and_changes_each_setting(viza: Viza):
+    manager, card = await open_card(viza)
     assert "Часовой пояс: Москва (МСК)" in card.text
     assert "Тихие часы: выключены" in card.text and "Утренняя сводка: включена" in card.text
     assert "Язык: Русский" in card.text
 
-    await manager.tap(card, text="🕒 Часовой пояс")
-    await viza.tg.wait_for(lambda: "Екатеринбург (МСК+2)" in card.button_texts)
+    await open_choices(viza, card, "🕒 Часовой пояс", showing="Екатеринбург (МСК+2)")
     assert "Калининград (МСК−1)" in card.button_texts and "✏️ Другой — напишу" in card.button_texts
     tap = await manager.tap(card, text="Екатеринбург (МСК+2)")
     assert await tap.wait() == "Сохранено ✅"
@@ -31,11 +40,8 @@ async def test_the_card_shows_and_changes_each_setting(viza: Viza):
 
 
 async def test_a_new_language_is_spoken_at_once(viza: Viza):
-    await viza.bind("manager")
-    manager = viza["manager"]
-    card = await say(viza, "manager", "/settings", "⚙️ Настройки")
-    await manager.tap(card, text="🌐 Язык / Language")
-    await viza.tg.wait_for(lambda: "English" in card.button_texts)
+    manager, card = await open_card(viza)
+    await open_choices(viza, card, "🌐 Язык / Language", showing="English")
     tap = await manager.tap(card, text="English")
     assert await tap.wait() == "Saved ✅"
     await viza.tg.wait_for(lambda: (card.text or "").startswith("⚙️ Settings"))
@@ -47,12 +53,9 @@ async def test_a_new_language_is_spoken_at_once(viza: Viza):
 
 
 async def test_typed_values_are_checked_and_named(viza: Viza):
-    await viza.bind("manager")
-    manager = viza["manager"]
-    card = await say(viza, "manager", "/settings", "⚙️ Настройки")
+    manager, card = await open_card(viza)
 
-    await manager.tap(card, text="🕒 Часовой пояс")
-    await viza.tg.wait_for(lambda: "✏️ Другой — напишу" in card.button_texts)
+    await open_choices(viza, card, "🕒 Часовой пояс", showing="✏️ Другой — напишу")
     before = len(manager.chat.bot_messages)
     await manager.tap(card, text="✏️ Другой — напишу")
     await viza.tg.wait_for(lambda: any("Напишите город" in (m.text or "") for m in manager.chat.bot_messages[before:]))

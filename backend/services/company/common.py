@@ -140,3 +140,16 @@ def name_matches(column, q: str):
     q = q.strip()
     variants = dict.fromkeys((q, q.lower(), q.upper(), q.capitalize(), q.title()))
     return or_(*(column.icontains(v, autoescape=True) for v in variants))
+
+
+# An address with something before and after "@" and a dot in the domain: what mail to a
+# person or a contractor needs; anything stricter refuses real addresses.
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def email_address(value: Any, code: str) -> str | None:
+    """An optional e-mail field: None when empty, ``InvalidInput(code)`` when not an address."""
+    email = text(value, "email", 200, required=False)
+    if email and not EMAIL_PATTERN.fullmatch(email):
+        raise InvalidInput(code, field="email")
+    return email or None

@@ -89,29 +89,32 @@ async def _apply_delegation(session: AsyncSession, actor: Actor, delegation: Del
     deputy_id = given.get("deputy_id", delegation.deputy_id)
     starts_on = given.get("starts_on", delegation.starts_on)
     ends_on = given.get("ends_on", delegation.ends_on)
-    if creating:
-        employee = await session.get(Employee, employee_id)
-        if employee is None:
-            errors.add(InvalidInput("reference.unknown", field="employee_id", id=employee_id))
+    if creating and await session.get(Employee, employee_id) is None:
+        errors.add(InvalidInput("reference.unknown", field="employee_id", id=employee_id))
     if "deputy_id" in given:
         try:
             await _check_deputy(session, employee_id, deputy_id)
         except DomainError as error:
             errors.add(error)
-    if ends_on < starts_on:
-        errors.add(InvalidInput("delegation.dates", field="ends_on", starts_on=starts_on.strftime("%d.%m.%Y")))
-    elif ("ends_on" in given or creating) and ends_on < today(actor):
-        errors.add(InvalidInput("delegation.past", field="ends_on"))
+    errors.attempt(lambda: _check_dates(actor, starts_on, ends_on, past="ends_on" in given or creating))
     errors.raise_if_any()
     await _check_overlap(session, employee_id, starts_on, ends_on, delegation.id)
     delegation.employee_id, delegation.deputy_id = employee_id, deputy_id
     delegation.starts_on, delegation.ends_on = starts_on, ends_on
 
 
-async def _check_deputy(session: AsyncSession, employee_id: int, deputy_id: int) -> None:
+def _check_dates(actor: Actor, starts_on: date, ends_on: date, *, past: bool = True) -> None:
+    """The last day is not before the first, nor (when ``past``) before the actor's today."""
+    if ends_on < starts_on:
+        raise InvalidInput("delegation.dates", field="ends_on", starts_on=starts_on.strftime("%d.%m.%Y"))
+    if past and ends_on < today(actor):
+        raise InvalidInput("delegation.past", field="ends_on")
+
+
+async def _check_deputy(session: AsyncSession, employee_id: int, deputy_id: int) -> Employee:
     if deputy_id == employee_id:
         raise InvalidInput("delegation.self", field="deputy_id")
-    await active_employee(session, deputy_id, "deputy_id")
+    return await active_employee(session, deputy_id, "deputy_id")
 
 
 async def _check_overlap(session: AsyncSession, employee_id: int, starts_on: date, ends_on: date,
@@ -128,17 +131,13 @@ async def _check_overlap(session: AsyncSession, employee_id: int, starts_on: dat
 async def check_own_period(session: AsyncSession, actor: Actor, starts_on: date, ends_on: date) -> None:
     """The checks of the actor's own new delegation that need no deputy yet, for a dialog that
     asks the dates first; ``create_delegation`` makes them all again."""
-    if ends_on < starts_on:
-        raise InvalidInput("delegation.dates", field="ends_on", starts_on=starts_on.strftime("%d.%m.%Y"))
-    if ends_on < today(actor):
-        raise InvalidInput("delegation.past", field="ends_on")
+    _check_dates(actor, starts_on, ends_on)
     await _check_overlap(session, actor.employee_id, starts_on, ends_on)
 
 
 async def check_own_deputy(session: AsyncSession, actor: Actor, deputy_id: int) -> Employee:
     """The deputy the actor picked for themselves, if they may be one (see ``check_own_period``)."""
-    await _check_deputy(session, actor.employee_id, deputy_id)
-    return await session.get(Employee, deputy_id)
+    return await _check_deputy(session, actor.employee_id, deputy_id)
 
 
 async def get_delegation(session: AsyncSession, actor: Actor, delegation_id: int) -> Delegation:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,7 +14,7 @@ from backend.errors import DomainError, InvalidInput
 from backend.models import ROLES, Delegation, Department, Employee
 from backend.services.company.common import (
     DEFAULT_TIMEZONE, MANAGERS_LOCK, Errors, active_employee, flush_unique, lock_hierarchy, missing_fields,
-    name_matches, text,
+    email_address, name_matches, text,
 )
 from backend.services.delegation_handover import hand_over
 from backend.services.records import get_or_not_found
@@ -38,7 +37,6 @@ class EmployeeFields(BaseModel):
     active: bool | None = None
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _timezone(value: str) -> str:
@@ -51,10 +49,7 @@ def _timezone(value: str) -> str:
 
 
 def _email(value: str) -> str | None:
-    email = text(value, "email", 200, required=False)
-    if email and not _EMAIL.fullmatch(email):
-        raise InvalidInput("employee.email", field="email")
-    return email or None
+    return email_address(value, "employee.email")
 
 
 def _roles(value: list[str]) -> list[str]:
