@@ -118,6 +118,8 @@ class ApprovalTask(Base):
         Index("ix_tasks_approver", "approver_id", "status", "request_id"),
         Index("ix_tasks_request", "request_id"),
         Index("ix_tasks_stage", "stage_id"),
+        # The scheduler's every-minute look at what waits: pending tasks are few among millions.
+        Index("ix_tasks_status", "status", "stage_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
