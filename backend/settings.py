@@ -65,11 +65,34 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True  # reminders, escalations, digests
     scheduler_interval_seconds: int = Field(default=60, ge=1, le=3600)
 
+    # Bitrix24: an inbound webhook (https://<portal>/rest/<user>/<code>/) for our calls, and the
+    # application token of the outbound webhook that posts deal events to
+    # /api/v1/integrations/bitrix24/events (anything without it is refused).
     bitrix24_webhook_url: str | None = None
     bitrix24_app_token: str | None = None
-    onec_odata_url: str | None = None
+    # The portal's leaky bucket (FACTS §4): 50 draining at 2/s; Enterprise plans 250 and 5/s.
+    bitrix24_bucket_size: int = Field(default=50, ge=1, le=10_000)
+    bitrix24_drain_per_second: float = Field(default=2.0, gt=0, le=1000)
+    # The smart process (entityTypeId) mirroring payment requests; 0: no mirror. Its stage per
+    # request status, e.g. {"pending": "DT1032_7:PREPARATION"}; statuses left out keep the
+    # conventional NEW / PREPARATION / CLIENT / SUCCESS / FAIL of the category.
+    bitrix24_item_type_id: int = Field(default=0, ge=0)
+    bitrix24_item_category_id: int = Field(default=0, ge=0)
+    bitrix24_item_stages: dict[str, str] = {}
+    # A money field of the deal that shows what its paid requests cost, e.g. UF_CRM_VIZA_EXPENSES.
+    bitrix24_expenses_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
+    # A field of the deal the accountant's closing confirmation is written to (seed 000).
+    bitrix24_closing_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
+    # Deal stages that need a condition, e.g. {"EXECUTING": "contract_approved", "WON": "closing_confirmed"}:
+    # a deal moved there without it is moved back and its manager and the accountants are told.
+    bitrix24_stage_gates: dict[str, str] = {}
+    bitrix24_task_deadline_hours: int = Field(default=24, ge=1, le=24 * 60)
+
+    # 1C:Enterprise standard OData interface, e.g. http://1c.local/accounting/odata/standard.odata/
+    onec_odata_url: str | None = Field(default=None, pattern=r"^https?://")
     onec_user: str | None = None
     onec_password: str | None = None
+    onec_poll_seconds: int = Field(default=30, ge=5, le=3600)  # payments read back from 1C
     redis_url: str | None = None
 
     @model_validator(mode="after")
@@ -80,6 +103,25 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(f"VIZA_TELEGRAM_MODE=webhook needs {' and '.join(missing)}")
         return self
+
+    @field_validator("bitrix24_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from backend.integrations.bitrix24.client import webhook_base
+
+        return webhook_base(value)
+
+    @field_validator("bitrix24_stage_gates")
+    @classmethod
+    def _known_gates(cls, value: dict[str, str]) -> dict[str, str]:
+        from backend.integrations.bitrix24.gates import CONDITIONS
+
+        unknown = sorted({c for c in value.values() if c not in CONDITIONS})
+        if unknown:
+            raise ValueError(f"unknown stage conditions {unknown}; known: {sorted(CONDITIONS)}")
+        return value
 
     @field_validator("default_timezone")
     @classmethod

@@ -4,13 +4,14 @@ from backend.models.access import ApiToken, Delegation
 from backend.models.company import ROLES, TAX_REGIMES, BankAccount, Budget, Department, Employee, ExpenseItem, LegalEntity
 from backend.models.counterparties import Counterparty
 from backend.models.history import HistoryEvent, OutboxMessage
+from backend.models.integrations import Bitrix24Deal, ExternalLink
 from backend.models.payment_requests import ApprovalTask, Attachment, NumberCounter, PaymentRequest, RequestStage
 from backend.models.routes import RequestType, RouteStage
 from backend.models.telegram import BotCard, BotState, Invite
 
 __all__ = [
-    "ROLES", "TAX_REGIMES", "ApiToken", "ApprovalTask", "Attachment", "BankAccount", "BotCard", "BotState", "Budget",
-    "Counterparty", "Delegation", "Department", "Employee", "ExpenseItem", "HistoryEvent",
+    "ROLES", "TAX_REGIMES", "ApiToken", "ApprovalTask", "Attachment", "BankAccount", "Bitrix24Deal", "BotCard", "BotState", "Budget",
+    "Counterparty", "Delegation", "Department", "Employee", "ExpenseItem", "ExternalLink", "HistoryEvent",
     "Invite", "LegalEntity", "NumberCounter", "OutboxMessage", "PaymentRequest", "RequestStage",
     "RequestType", "RouteStage",
 ]

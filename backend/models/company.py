@@ -81,6 +81,8 @@ class Employee(Base):
     language: Mapped[str] = mapped_column(String(5), default="ru")
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
     telegram_username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The same person's user id on the Bitrix24 portal: responsible for tasks, matched to a deal's manager.
+    bitrix24_user_id: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when Telegram answered "bot was blocked by the user"; cleared when they write again.
     telegram_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.errors import Conflict, Forbidden
 from backend.models import Counterparty
 from backend.requisites import normalize_digits, validate_inn, validate_requisites
+from backend.integrations.outbox_rows import queue_counterparty
 from backend.services.company import Errors, flush_unique, missing_fields, name_matches, text
 from backend.services.company.common import email_address
 from backend.services.payment_requests import find_counterparty
@@ -52,6 +53,7 @@ async def create_counterparty(session: AsyncSession, fields: CounterpartyFields)
     await _apply(session, counterparty, fields.model_dump(exclude_unset=True), creating=True)
     session.add(counterparty)
     await flush_unique(session)
+    await queue_counterparty(session, counterparty)
     return counterparty
 
 
@@ -62,6 +64,7 @@ async def update_counterparty(session: AsyncSession, actor: Actor, counterparty_
     counterparty = await get_counterparty(session, counterparty_id)
     await _apply(session, counterparty, fields.model_dump(exclude_unset=True), creating=False)
     await flush_unique(session)
+    await queue_counterparty(session, counterparty)
     return counterparty
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import DomainError, InvalidInput, NotFound, ValidationFailed
+from backend.integrations.outbox_rows import queue_counterparty
 from backend.models import (
     Counterparty, Department, Employee, ExpenseItem, HistoryEvent, LegalEntity, PaymentRequest, RequestType,
 )
@@ -297,6 +298,7 @@ async def remember_counterparty(session: AsyncSession, values: dict[str, Any]) -
         if existing is None:
             raise
         return existing
+    await queue_counterparty(session, counterparty)
     return counterparty
 
 

@@ -24,6 +24,7 @@ from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.models import (
     ApprovalTask, Counterparty, Employee, HistoryEvent, OutboxMessage, PaymentRequest, RequestStage, RequestType,
 )
+from backend.integrations.outbox_rows import request_rows
 from backend.notifications import EMAIL, notice_row
 from backend.workflows.actors import Actor
 from backend.workflows.lifecycle import Action, Party, Status, Transition, find_transition
@@ -549,7 +550,7 @@ HANDLERS: dict[Action, Handler] = {
 
 def _enqueue(session: AsyncSession, request: PaymentRequest, event: HistoryEvent, step: Step) -> None:
     """Follow-up work of this event, in its transaction: one notice per recipient, a card refresh,
-    e-mails to outsiders, one sync."""
+    e-mails to outsiders, the integrations' rows."""
     urgent = request.pay_by <= step.today  # the money is due: quiet hours do not hold it back
     for recipient, kind in step.notices:
         session.add(notice_row(recipient, kind, dedup_key=f"notify:{event.id}:{recipient}:{kind}",
@@ -564,10 +565,7 @@ def _enqueue(session: AsyncSession, request: PaymentRequest, event: HistoryEvent
             topic=EMAIL, dedup_key=f"email:{email['kind']}:{event.id}", ordering_key=f"request:{request.id}",
             progress={}, payload={**email, "request_id": request.id, "history_id": event.id},
         ))
-    session.add(OutboxMessage(
-        topic="sync", dedup_key=f"sync:{event.id}", progress={},
-        payload={"request_id": request.id, "history_id": event.id, "action": event.action, "status": event.to_status},
-    ))
+    session.add_all(request_rows(request, event))
 
 
 def _plain(value: Any) -> Any:

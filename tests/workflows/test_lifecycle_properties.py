@@ -222,6 +222,8 @@ async def read_world(db: Database) -> World:
             requests[task.request_id].tasks.append(task)
         outbox = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
         for message in outbox:
+            if (message.payload or {}).get("kind") in ("company", "counterparty"):
+                continue  # a contractor remembered by a request, for the integrations
             rid = (message.payload or {}).get("request_id")
             assert rid in requests, f"outbox row {message.id} names no request: {message.payload}"
             requests[rid].outbox.append(message)
@@ -874,17 +876,22 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def check_outbox(self, r: RequestState) -> None:
         events = {e.id: e for e in r.history}
-        syncs = {}
+        mirrored, orders = {}, {}
         for message in r.outbox:
             history_id = message.payload.get("history_id")
             assert history_id in events, f"#{r.id} outbox {message.id} for an event it does not have: {message.payload}"
-            if message.topic == "sync":
-                syncs[history_id] = message
+            if message.topic == "bitrix24" and message.payload.get("kind") == "request":
+                mirrored[history_id] = message
+            if message.topic == "onec":
+                orders[history_id] = message
         for e in r.history:
-            message = syncs.get(e.id)
-            assert message is not None, f"#{r.id} event {e.id} {e.action} wrote no sync row"
-            assert (message.payload["action"], message.payload["status"]) == (e.action, e.to_status), \
-                f"#{r.id} event {e.id}: sync says {message.payload}"
+            message = mirrored.get(e.id)
+            assert message is not None, f"#{r.id} event {e.id} {e.action} left Bitrix24 no row"
+            assert message.ordering_key == f"request:{r.id}", f"#{r.id} event {e.id}: {message.ordering_key}"
+            # 1C hears of a request exactly when it enters "approved" (a payment order to make) or
+            # leaves it other than by being paid (the order to void).
+            crosses = (e.to_status == "approved") != (e.from_status == "approved") and e.to_status not in ("paid", "closed")
+            assert (e.id in orders) == crosses, f"#{r.id} event {e.id} {e.from_status}→{e.to_status}: 1C row {e.id in orders}"
         # Who is told (PRODUCT §5): the initiator of every decision, payment and closing; the
         # assignee of every task that waits for them; accounting of every approved request.
         told = {(m.payload.get("history_id"), m.payload.get("recipient_id")) for m in r.outbox if m.topic == "notify"}

@@ -1,0 +1,84 @@
+"""The words Viza writes on the portal (timeline comments, tasks), in the company's language."""
+
+from __future__ import annotations
+
+from backend.i18n import translate
+from backend.models import Employee, HistoryEvent, PaymentRequest
+from backend.money import format_rub
+
+TEXTS = {
+    "ru": {
+        "bank_account": "Расчётный счёт",
+        "comment.submit": "📝 Заявка {number} на оплату {amount} ({contractor}) отправлена на согласование.",
+        "comment.approve": "✅ {actor} согласовал(а) заявку {number} на {amount} ({contractor}).",
+        "comment.reject": "⛔ {actor} отказал(а) в оплате заявки {number} на {amount} ({contractor}).",
+        "comment.return": "↩️ {actor} вернул(а) заявку {number} на доработку.",
+        "comment.mark_paid": "💸 Заявка {number} оплачена {paid_on}: {amount} → {contractor}.",
+        "comment.close": "📁 По заявке {number} получены закрывающие документы.",
+        "comment.cancel": "✖️ Заявка {number} отозвана.",
+        "comment.status": "Статус: {status}.",
+        "comment.reason": "Комментарий: {comment}",
+        "task.pay": "Оплатить заявку {number} ({contractor}, {amount}) до {pay_by}",
+        "task.reject": "Заявка {number} отклонена — разобраться с {contractor}",
+        "task.return": "Доработать заявку {number} ({contractor}, {amount})",
+        "task.body.pay": "Заявка {number} согласована: {subject}. Получатель {contractor}, ИНН {inn}, сумма {amount}, "
+                         "оплатить до {pay_by}.",
+        "task.body.reject": "В оплате отказано: {subject}. {comment}",
+        "task.body.return": "Что исправить: {comment}",
+    },
+    "en": {
+        "bank_account": "Settlement account",
+        "comment.submit": "📝 Request {number} to pay {amount} ({contractor}) was sent for approval.",
+        "comment.approve": "✅ {actor} approved request {number} for {amount} ({contractor}).",
+        "comment.reject": "⛔ {actor} rejected request {number} for {amount} ({contractor}).",
+        "comment.return": "↩️ {actor} returned request {number} for rework.",
+        "comment.mark_paid": "💸 Request {number} was paid on {paid_on}: {amount} → {contractor}.",
+        "comment.close": "📁 Closing documents received for request {number}.",
+        "comment.cancel": "✖️ Request {number} was cancelled.",
+        "comment.status": "Status: {status}.",
+        "comment.reason": "Comment: {comment}",
+        "task.pay": "Pay request {number} ({contractor}, {amount}) by {pay_by}",
+        "task.reject": "Request {number} was rejected — sort it out with {contractor}",
+        "task.return": "Rework request {number} ({contractor}, {amount})",
+        "task.body.pay": "Request {number} is approved: {subject}. Payee {contractor}, INN {inn}, amount {amount}, "
+                         "pay by {pay_by}.",
+        "task.body.reject": "Payment rejected: {subject}. {comment}",
+        "task.body.return": "What to fix: {comment}",
+    },
+}
+
+
+def get(key: str, language: str, **values: object) -> str:
+    catalogue = TEXTS.get(language, TEXTS["ru"])
+    return catalogue[key].format(**values)
+
+
+def _values(request: PaymentRequest) -> dict[str, object]:
+    sign = "₽" if request.currency == "RUB" else request.currency
+    return {"number": request.number, "amount": f"{format_rub(request.amount)} {sign}",
+            "contractor": request.contractor_name, "inn": request.contractor_inn, "subject": request.subject,
+            "pay_by": request.pay_by.strftime("%d.%m.%Y")}
+
+
+def comment(request: PaymentRequest, event: HistoryEvent, language: str, people: dict[int, Employee]) -> str:
+    actor = people.get(event.actor_id) if event.actor_id else None
+    paid_on = request.paid_on.strftime("%d.%m.%Y") if request.paid_on else ""
+    lines = [get(f"comment.{event.action}", language, actor=event.actor_label or (actor.full_name if actor else ""),
+                 paid_on=paid_on, **_values(request)),
+             get("comment.status", language, status=translate(f"status.{event.to_status}", language))]
+    if event.comment:
+        lines.append(get("comment.reason", language, comment=event.comment))
+    return "\n".join(lines)
+
+
+def task_title(kind: str, request: PaymentRequest, language: str) -> str:
+    return get(f"task.{kind}", language, **_values(request))[:250]
+
+
+def task_description(kind: str, request: PaymentRequest, language: str, comment: str = "") -> str:
+    return get(f"task.body.{kind}", language, comment=comment, **_values(request))
+
+
+def marker(history_id: int) -> str:
+    """Names the event a comment or task was written for, so a retry can find it instead of writing it twice."""
+    return f"[Viza #{history_id}]"

@@ -1,0 +1,81 @@
+"""The integrations as admins and accountants use them: status, a full sync to a newly connected
+system, and the accountant's closing confirmation of a deal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.errors import Forbidden, InvalidInput
+from backend.integrations.bitrix24.gates import confirm_closing
+from backend.integrations.outbox_rows import BITRIX24, ONEC, TOPICS, counterparty_rows
+from backend.models import Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
+from backend.outbox import enqueue
+from backend.settings import Settings
+from backend.workflows.actors import Actor
+
+
+def _admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("forbidden.admin_only")
+
+
+async def integration_status(session: AsyncSession, actor: Actor, settings: Settings) -> dict[str, Any]:
+    _admin(actor)
+    counts: dict[str, dict[str, int]] = {t: {} for t in TOPICS}
+    rows = await session.execute(select(OutboxMessage.topic, OutboxMessage.status, func.count())
+                                 .where(OutboxMessage.topic.in_(TOPICS))
+                                 .group_by(OutboxMessage.topic, OutboxMessage.status))
+    for topic, status, count in rows:
+        counts[topic][status] = count
+    oldest = dict((await session.execute(select(OutboxMessage.topic, func.min(OutboxMessage.created_at))
+                                         .where(OutboxMessage.topic.in_(TOPICS), OutboxMessage.status == "pending")
+                                         .group_by(OutboxMessage.topic))).all())
+    last_error = {}
+    for topic in TOPICS:
+        last_error[topic] = await session.scalar(
+            select(OutboxMessage.last_error).where(OutboxMessage.topic == topic, OutboxMessage.last_error != "",
+                                                   OutboxMessage.status.in_(("pending", "failed")))
+            .order_by(OutboxMessage.id.desc()).limit(1)) or ""
+    configured = {BITRIX24: bool(settings.bitrix24_webhook_url), ONEC: bool(settings.onec_odata_url)}
+    return {topic: {"configured": configured[topic], "rows": counts[topic], "last_error": last_error[topic],
+                    "oldest_pending_at": oldest.get(topic).isoformat() if oldest.get(topic) else None}
+            for topic in TOPICS}
+
+
+async def full_sync(session: AsyncSession, actor: Actor, topic: str) -> dict[str, int]:
+    """Queue every contractor (and, for Bitrix24, every request's latest event) for a system
+    connected after they were made. Rows already queued are not queued twice."""
+    _admin(actor)
+    if topic not in TOPICS:
+        raise InvalidInput("integrations.unknown_system", field="system", known=", ".join(TOPICS))
+    queued = {"counterparties": 0, "requests": 0}
+    for counterparty in await session.scalars(select(Counterparty).order_by(Counterparty.id)):
+        for row in counterparty_rows(counterparty):
+            if row.topic == topic and await enqueue(session, row.topic, f"{row.dedup_key}:full", row.payload,
+                                                    ordering_key=row.ordering_key):
+                queued["counterparties"] += 1
+    if topic == BITRIX24:
+        latest = (select(HistoryEvent.request_id, func.max(HistoryEvent.id).label("history_id"))
+                  .group_by(HistoryEvent.request_id).subquery())
+        for request_id, history_id in await session.execute(select(latest.c.request_id, latest.c.history_id)):
+            if await enqueue(session, BITRIX24, f"bitrix24:request:{history_id}:full",
+                             {"kind": "request", "request_id": request_id, "history_id": history_id, "full": True},
+                             ordering_key=f"request:{request_id}"):
+                queued["requests"] += 1
+    return queued
+
+
+async def set_deal_closing(session: AsyncSession, actor: Actor, deal_id: str, confirmed: bool) -> dict[str, Any]:
+    if not deal_id.isdigit():
+        raise InvalidInput("deal.bad_id", field="deal_id")
+    deal = await confirm_closing(session, actor, deal_id, confirmed=confirmed)
+    stamp = deal.closing_confirmed_at.isoformat() if deal.closing_confirmed_at else "withdrawn"
+    await enqueue(session, BITRIX24, f"bitrix24:closing:{deal_id}:{stamp}",
+                  {"kind": "deal_closing", "deal_id": deal_id, "confirmed": confirmed}, ordering_key=f"deal:{deal_id}")
+    paid = await session.scalar(select(func.count()).where(PaymentRequest.bitrix24_deal_id == deal_id))
+    return {"deal_id": deal_id, "closing_confirmed": confirmed,
+            "confirmed_at": deal.closing_confirmed_at.isoformat() if deal.closing_confirmed_at else None,
+            "requests": paid}
