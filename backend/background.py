@@ -1,6 +1,7 @@
 """The work ``viza serve`` does besides answering requests: the scheduled jobs (reminders,
-escalations, digests, delegation hand-overs, outbox clean-up) and the e-mail worker. The bot
-and its Telegram delivery start next to them when a token is set (``bot.app.BotRuntime``)."""
+escalations, digests, delegation hand-overs, outbox clean-up), the e-mail worker, and the sync
+with Bitrix24 and 1C when they are configured (with 1C's payments read back). The bot and its
+Telegram delivery start next to them when a token is set (``bot.app.BotRuntime``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import contextlib
 import logging
 
 from backend.db import Database
+from backend.integrations.bitrix24.sync import Bitrix24Sync
+from backend.integrations.onec.sync import OneCSync
 from backend.notifications.email import EmailDelivery
 from backend.notifications.scheduler import NotificationScheduler
 from backend.services.delegation_handover import sync_delegations
@@ -24,16 +27,25 @@ class BackgroundWork:
         # Hand-overs first: on a delegation's first day the reminders go to the deputy already.
         self.scheduler.register("delegations", sync_delegations, first=True)
         self.email = EmailDelivery(db, settings)
-        self._email_task: asyncio.Task | None = None
+        self.bitrix24 = Bitrix24Sync.from_settings(db, settings) if settings.bitrix24_webhook_url else None
+        self.onec = OneCSync.from_settings(db, settings) if settings.onec_odata_url else None
+        self.workers = [self.email] + [s.worker() for s in (self.bitrix24, self.onec) if s is not None]
+        self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        self._email_task = asyncio.create_task(self.email.run())
+        self._tasks = [asyncio.create_task(w.run()) for w in self.workers]
+        if self.onec is not None:
+            self._tasks.append(asyncio.create_task(self.onec.run_payments()))
         if self.settings.scheduler_enabled:
             self.scheduler.start()
 
     async def stop(self) -> None:
         await self.scheduler.stop()
-        await self.email.stop()
-        if self._email_task is not None:
+        for worker in self.workers:
+            await worker.stop()
+        for system in (self.bitrix24, self.onec):
+            if system is not None:
+                await system.stop()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._email_task
+                await task

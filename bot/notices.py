@@ -49,7 +49,25 @@ async def scheduled_notice_text(session, t: Texts, payload: dict, recipient: Emp
         return await _pay_notice(session, t, kind, data["request_ids"])
     if kind == "digest":
         return await _digest(session, t, data)
+    if kind in INTEGRATION_KINDS:
+        return integration_notice(t, kind, data)
     raise ValueError(f"not a scheduled notice: {kind!r}")
+
+
+INTEGRATION_KINDS = ("deal_stage_blocked", "bitrix24_duplicates", "integration_unavailable")
+
+
+def integration_notice(t: Texts, kind: str, data: dict) -> str:
+    if kind == "deal_stage_blocked":
+        text = t("notice.deal_stage_blocked", title=data.get("title") or "—", deal_id=data["deal_id"],
+                 stage=data["stage"], reason=t(data["reason"]))
+        moved = t("notice.deal_stage_moved_back", back_to=data["back_to"]) if data.get("back_to") \
+            else t("notice.deal_stage_left")
+        return f"{text}\n{moved}"
+    if kind == "bitrix24_duplicates":
+        return t("notice.bitrix24_duplicates", inn=data["inn"], kpp=f"/{data['kpp']}" if data.get("kpp") else "",
+                 companies=", ".join(f"#{c}" for c in data["companies"]), first=f"#{data['companies'][0]}")
+    return t("notice.integration_unavailable", system=data.get("system", ""), error=data.get("error", ""))
 
 
 def waited(t: Texts, delta: timedelta) -> str:

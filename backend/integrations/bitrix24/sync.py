@@ -363,6 +363,9 @@ class Bitrix24Sync:
             await queue_notice(session, recipient, "deal_stage_blocked", urgent=True, data=data,
                                dedup_key=f"bitrix24:gate:{row_id}:{recipient}")
 
+    async def stop(self) -> None:
+        await self.client.aclose()
+
     async def tell_admins(self, message: str) -> None:
         async def work(session: AsyncSession) -> None:
             day = utcnow().date().isoformat()
