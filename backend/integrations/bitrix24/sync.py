@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database, utcnow
+from backend.integrations.alerts import access_alert
 from backend.integrations.bitrix24 import texts
 from backend.integrations.bitrix24.batching import CommandBatcher
 from backend.integrations.bitrix24.client import Bitrix24Client, Bitrix24Error
@@ -76,7 +77,7 @@ class Bitrix24Sync:
 
     def worker(self, *, batch: int = 50, poll: float = 5.0) -> SyncWorker:
         return SyncWorker(self.db, BITRIX24, self.handle, instance=self.settings.instance_name,
-                          runner=self._new_pass, batch=batch, poll=poll, on_access_error=self.tell_admins)
+                          runner=self._new_pass, batch=batch, poll=poll, on_access_error=access_alert(self.db, "Bitrix24"))
 
     def _new_pass(self) -> CommandBatcher:
         self._companies = {}
@@ -365,17 +366,6 @@ class Bitrix24Sync:
 
     async def stop(self) -> None:
         await self.client.aclose()
-
-    async def tell_admins(self, message: str) -> None:
-        async def work(session: AsyncSession) -> None:
-            day = utcnow().date().isoformat()
-            for admin in await Directory(session).with_role("admin"):
-                await queue_notice(session, admin.id, "integration_unavailable", urgent=False,
-                                   dedup_key=f"bitrix24:access:{day}:{admin.id}",
-                                   data={"system": "Bitrix24", "error": message[:500]})
-        async with self.db.session() as session:
-            await work(session)
-            await session.commit()
 
 
 async def _request_and_event(session: AsyncSession, request_id: int, history_id: int):

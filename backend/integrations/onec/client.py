@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -110,10 +110,12 @@ class OneCClient:
 
     async def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
                        json: dict[str, Any] | None = None) -> dict[str, Any]:
-        url = self.base + quote(path, safe="()'/$=,")
+        # The query is encoded here, spaces as %20: 1C does not read "+" as a space (it answers
+        # 500, or ignores the filter), and httpx's params= writes "+".
+        query = urlencode({**(params or {}), "$format": "json"}, quote_via=quote, safe="$'(),:")
+        url = self.base + quote(path, safe="()'/$=,") + "?" + query
         try:
-            response = await self._http.request(method, url, params={**(params or {}), "$format": "json"},
-                                                json=json, auth=self._auth,
+            response = await self._http.request(method, url, json=json, auth=self._auth,
                                                 headers={"Accept": "application/json"})
         except httpx.HTTPError as error:
             raise OneCError(f"{type(error).__name__}: {error}", where=f"{method} {path}") from error

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
 from backend.errors import DomainError
+from backend.integrations.alerts import access_alert
 from backend.integrations.links import find_link, forget_link, save_link
 from backend.integrations.onec.client import OneCClient, OneCError, guid, moment, string
 from backend.integrations.outbox_rows import ONEC
@@ -96,7 +97,8 @@ class OneCSync:
         return cls(db, settings, OneCClient(settings.onec_odata_url or "", settings.onec_user, settings.onec_password))
 
     def worker(self, *, batch: int = 20, poll: float = 5.0) -> SyncWorker:
-        return SyncWorker(self.db, ONEC, self.handle, instance=self.settings.instance_name, batch=batch, poll=poll)
+        return SyncWorker(self.db, ONEC, self.handle, instance=self.settings.instance_name, batch=batch, poll=poll,
+                          on_access_error=access_alert(self.db, "1C"))
 
     async def handle(self, ctx: RowContext) -> Done:
         kind = ctx.payload.get("kind")
@@ -211,14 +213,15 @@ class OneCSync:
             await ctx.save(order_sending=True)
             record: dict[str, Any] = {
                 "Date": datetime.now(self.zone).strftime("%Y-%m-%dT%H:%M:%S"),
-                "ВидОперации": "ОплатаПоставщику", "Организация_Key": organisation, "Контрагент_Key": counterparty,
+                # The payee is a composite field in БП 3.0: the reference and its type.
+                "ВидОперации": "ОплатаПоставщику", "Организация_Key": organisation,
+                "Контрагент": counterparty, "Контрагент_Type": "StandardODATA.Catalog_Контрагенты",
                 "СчетКонтрагента_Key": payee_account, "СуммаДокумента": float(to_decimal(request.amount)),
                 "НазначениеПлатежа": request.purpose, "Комментарий": marker,
             }
-            if payer_account is not None:
-                own = await self._own_account(ctx, organisation, payer_account)
-                if own:
-                    record["СчетОрганизации_Key"] = own
+            own = await self._own_account(organisation, payer_account)
+            if own:
+                record["СчетОрганизации_Key"] = own
             ref = (await self.client.create(PAYMENT_ORDERS, record))["Ref_Key"]
             await ctx.write(lambda s: save_link(s, SYSTEM, "payment_order", str(request.id), ref, posted=False))
         await self.client.post_document(PAYMENT_ORDERS, ref)
@@ -247,10 +250,16 @@ class OneCSync:
         await ctx.write(lambda s: save_link(s, SYSTEM, "organisation", str(entity.id), ref))
         return ref
 
-    async def _own_account(self, ctx: RowContext, organisation: str, account: BankAccount) -> str | None:
-        found = await self.client.list(
-            BANK_ACCOUNTS, filter=f"Owner eq {guid(organisation)} and НомерСчета eq {string(account.account)}", top=1)
-        return found[0]["Ref_Key"] if found else None
+    async def _own_account(self, organisation: str, account: BankAccount | None) -> str | None:
+        """The organisation's account the money leaves from: ours by number, else 1C's main one."""
+        if account is not None:
+            found = await self.client.list(
+                BANK_ACCOUNTS, filter=f"Owner eq {guid(organisation)} and НомерСчета eq {string(account.account)}", top=1)
+            if found:
+                return found[0]["Ref_Key"]
+        record = await self.client.get(ORGANISATIONS, organisation)
+        main = (record or {}).get("ОсновнойБанковскийСчет_Key")
+        return main if _filled(main) else None
 
     # --- payments read back -------------------------------------------------------------------
 
@@ -264,22 +273,27 @@ class OneCSync:
         since = min(created for _, _, created in rows).astimezone(self.zone).replace(tzinfo=None) - timedelta(days=1)
         write_offs = await self.client.list(WRITE_OFFS, filter=f"Posted eq true and Date ge {moment(since)}",
                                             orderby="Date")
-        paid = 0
+        # An order may be paid in parts: it is paid once its write-offs cover it.
+        covered: dict[int, tuple[float, date, str]] = {}
         for write_off in write_offs:
             request_id = by_order.get(write_off.get("ДокументОснование") or "")
             if request_id is None:
                 continue
+            so_far, _, _ = covered.get(request_id, (0.0, date.min, ""))
             on = _date(write_off.get("Date")) or datetime.now(self.zone).date()
-            if await in_transaction(self.db, lambda s, r=request_id, d=on, w=write_off: self._mark_paid(s, r, d, w)):
+            covered[request_id] = (so_far + float(write_off.get("СуммаДокумента") or 0), on,
+                                   str(write_off.get("Number") or ""))
+        paid = 0
+        for request_id, (amount, on, number) in covered.items():
+            if await in_transaction(self.db, lambda s, r=request_id, a=amount, d=on, n=number: self._mark_paid(s, r, a, d, n)):
                 paid += 1
         return paid
 
-    async def _mark_paid(self, session: AsyncSession, request_id: int, on: date, write_off: dict[str, Any]) -> bool:
+    async def _mark_paid(self, session: AsyncSession, request_id: int, amount: float, on: date, number: str) -> bool:
         request = await session.get(PaymentRequest, request_id)
-        if request is None or request.status != "approved":
+        if request is None or request.status != "approved" or round(amount * 100) < request.amount:
             return False
         actor = Actor.system("1С")
-        number = write_off.get("Number") or ""
         await transition(session, request, Action.MARK_PAID, actor, data={"paid_on": min(on, actor.today())},
                          comment=f"Списание с расчётного счёта {number} в 1С".strip())
         return True
