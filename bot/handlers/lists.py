@@ -16,6 +16,7 @@ from backend.services import payment_requests as service
 from backend.services.core import Core
 from backend.services.worklists import Page, own_requests, payment_queue, waiting_for
 from backend.workflows.lifecycle import Action
+from bot.handlers.bank_files import export_button
 from bot.keyboards.callbacks import InboxCb, PageCb
 from bot.texts import Texts
 
@@ -75,7 +76,8 @@ async def render_queue(core: Core, t: Texts, period: str, page_number: int) -> t
                                  callback_data=PageCb(list=f"pay-{p}", page=0).pack()) for p in PERIODS]
     lines = [t("pay.title", period=t(f"pay.{period}"), total=page.total)]
     lines += [_line(t, r, status=False) for r in page.items] or [t("pay.empty")]
-    return "\n".join(lines), [tabs, _pager(f"pay-{period}", page)]
+    return "\n".join(lines), [tabs, _pager(f"pay-{period}", page),
+                             [export_button(t, period)] if page.total else []]
 
 
 @router.message(Command("pay"))

@@ -15,7 +15,9 @@ TEXTS: dict[str, str] = {
                      "Return (I'll ask what to fix), Comment and Add approver. "
                      "In /inbox you can tick several requests and approve them at once.",
     "help.accountant": "Accounting: /pay — approved requests by pay-by date (today, week, overdue). "
-                       "On the card: Mark paid (date and payment order) and Closing documents received.",
+                       "Its Bank file button makes the payment orders file for the bank client. On the card: Mark paid "
+                       "(date and payment order) and Closing documents received. Send a statement from the bank client "
+                       "(a 1C-format .txt) and I mark paid the requests it shows.",
     "command.new": "New payment request",
     "command.inbox": "Waiting for my decision",
     "command.my": "My requests",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.db import Database
 from backend.models import OutboxMessage, PaymentRequest
@@ -37,8 +37,17 @@ async def request(db: Database, rid: int) -> PaymentRequest:
 
 
 async def drain(worker, passes: int = 20) -> None:
-    """Run passes until nothing is due (the pause after an outage is lifted: tests move time on)."""
+    """Run passes until nothing is due. Time moves on between passes: the worker's pause after an
+    outage is over, and rows backing off are due."""
     for _ in range(passes):
         worker.paused_until = None
         if not await worker.run_due():
             return
+        await time_passes(worker.db)
+
+
+async def time_passes(db: Database) -> None:
+    async with db.session() as session:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
+                              .values(next_attempt_at=OutboxMessage.created_at))
+        await session.commit()

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from backend.integrations.onec.client import OneCClient
 from backend.integrations.onec.sync import PAYMENT_ORDERS, OneCSync
-from backend.models import Counterparty, OutboxMessage
+from backend.models import OutboxMessage
 from backend.services.outbox_admin import retry_outbox
 from backend.services.transactions import in_transaction
 from backend.settings import Settings
 from backend.workflows.lifecycle import Action
 from tests.emulators.onec import OneCEmulator
 from tests.factories import setup_company, today
-from tests.integrations.helpers import act, approved_request, drain, request, rows
+from tests.integrations.helpers import act, approved_request, drain, request, rows, time_passes
 
 
 @pytest.fixture
@@ -167,13 +167,12 @@ class TestOutages:
         await approved_request(db, company)
         await approved_request(db, company, amount="20.00")
         for _ in range(5):
-            await drain(worker, passes=1)
+            worker.paused_until = None
+            await worker.run_due()
         assert all(r.status == "pending" and r.attempts == 0 for r in await rows(db, "onec"))
         assert "503" in (await rows(db, "onec"))[0].last_error
         onec.down = False
-        async with db.session() as session:  # the pause is over
-            await session.execute(update(OutboxMessage).values(next_attempt_at=OutboxMessage.created_at))
-            await session.commit()
+        await time_passes(db)  # the pause is over
         await drain(worker)
         assert len(orders(onec)) == 2
         assert {r.status for r in await rows(db, "onec", kind="payment_order")} == {"sent"}

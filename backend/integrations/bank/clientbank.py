@@ -27,6 +27,8 @@ CODECS = {"Windows": "cp1251", "DOS": "cp866"}
 BALANCE_START, BALANCE_END = "СекцияРасчСчет", "КонецРасчСчет"
 DOCUMENT_START, DOCUMENT_END = "СекцияДокумент", "КонецДокумента"
 FILE_END = "КонецФайла"
+CLOSES = {BALANCE_START: BALANCE_END, DOCUMENT_START: DOCUMENT_END}
+MARKERS = (BALANCE_START, DOCUMENT_START, BALANCE_END, DOCUMENT_END, FILE_END)
 ENCODING_KEY = "Кодировка"
 
 AMOUNT = re.compile(r"^\d{1,16}(?:\.\d{1,2})?$")
@@ -253,8 +255,8 @@ def detect_codec(raw_lines: list[bytes]) -> str:
     for number, raw in enumerate(raw_lines, start=1):
         for codec in ("cp1251", "cp866", "utf-8"):
             prefix = (ENCODING_KEY + "=").encode(codec)
-            if raw.startswith(prefix):
-                declared = raw[len(prefix):].decode("ascii", errors="replace").strip()
+            if raw.lstrip().startswith(prefix):
+                declared = raw.lstrip()[len(prefix):].decode("ascii", errors="replace").strip()
                 if declared not in CODECS:
                     raise ClientBankError("encoding", line=number, key=ENCODING_KEY, value=declared)
                 return codec
@@ -308,10 +310,9 @@ class _Reader:
                 continue
             key, has_value, value = text.partition("=")
             key, value = key.strip(), value.strip()
-            if key in (BALANCE_START, DOCUMENT_START, FILE_END, BALANCE_END, DOCUMENT_END):
-                if section is not None and key != (BALANCE_END if section == BALANCE_START else DOCUMENT_END):
-                    end = BALANCE_END if section == BALANCE_START else DOCUMENT_END
-                    raise ClientBankError("unclosed", line=started, key=end, value=str(number))
+            if key in MARKERS:
+                if section is not None and key != CLOSES[section]:
+                    raise ClientBankError("unclosed", line=started, key=CLOSES[section], value=str(number))
                 if key == FILE_END:
                     self._header(header, exchange)
                     return exchange
@@ -332,9 +333,8 @@ class _Reader:
             if section is None and key in ("РасчСчет", "Документ"):  # may repeat in the header
                 (exchange.accounts if key == "РасчСчет" else exchange.document_kinds).append(value)
             target[key] = (number, value)
-        if section is not None:
-            end = BALANCE_END if section == BALANCE_START else DOCUMENT_END
-            raise ClientBankError("unclosed", line=started, key=end, value="")
+        if section is not None:  # the file ends inside a section: cut short
+            raise ClientBankError("unclosed", line=started, key=CLOSES[section])
         raise ClientBankError("no_end", line=len(self.lines), key=FILE_END)
 
     @staticmethod

@@ -11,8 +11,9 @@ commands that must go in the same batch, the later ones using the earlier ones' 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,16 @@ class CommandBatcher:
         self._changed.set()
         return await group.future
 
+    @contextlib.asynccontextmanager
+    async def aside(self) -> AsyncIterator[None]:
+        """A handler waits for another handler (not for a command): the batch must not wait for it."""
+        self._running -= 1
+        self._changed.set()
+        try:
+            yield
+        finally:
+            self._running += 1
+
     async def run(self, handlers: Sequence[Awaitable[Any]]) -> list[Any]:
         """Run the handlers to the end, sending their commands in shared batches; their results
         (or exceptions) in order."""
@@ -67,7 +78,7 @@ class CommandBatcher:
                 self._changed.set()
 
         tasks = [asyncio.ensure_future(tracked(h)) for h in handlers]
-        while self._running:
+        while not all(t.done() for t in tasks):
             await self._changed.wait()
             self._changed.clear()
             if self._waiting and len(self._waiting) >= self._running:  # one group per handler at a time

@@ -53,12 +53,19 @@ STAGE_SUFFIX = {"draft": "NEW", "returned": "NEW", "pending": "PREPARATION", "ap
 COMMENTED = {"submit", "approve", "reject", "return", "mark_paid", "close", "cancel"}
 
 
+# The portal as a whole cannot take work now: no answer, a maintenance page, its limits.
+PORTAL_WIDE = {"NETWORK", "PORTAL_UNAVAILABLE", "QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "OPERATION_TIME_LIMIT"}
+
+
 def classify(error: Bitrix24Error) -> Exception:
-    """The portal's answer as the worker's outcome: unavailable (wait), or this row refused."""
+    """The portal's answer as the worker's outcome: unavailable (everything waits), this row's
+    trouble that may pass (retried with backoff), or this row refused."""
     if error.access:
         return Unavailable(error.message, access=True)
-    if error.transient:
+    if error.code in PORTAL_WIDE:
         return Unavailable(error.message)
+    if error.transient:
+        return RuntimeError(error.message)
     return Refused(error.message)
 
 
@@ -107,7 +114,8 @@ class Bitrix24Sync:
         Two rows of one pass asking for the same company share one lookup and one create."""
         key = f"{inn}/{kpp}"
         if key in self._companies:
-            return await asyncio.shield(self._companies[key])
+            async with ctx.runner.aside():
+                return await asyncio.shield(self._companies[key])
         future = asyncio.get_running_loop().create_future()
         self._companies[key] = future
         try:
