@@ -58,7 +58,7 @@ def items(portal) -> list[dict]:
 
 
 class TestCompanies:
-    async def test_a_new_contractor_becomes_one_company_with_requisite_and_bank_in_one_call(self, db, company, portal, sync):
+    async def test_a_new_contractor_becomes_one_company_with_its_requisite_and_bank(self, db, company, portal, sync):
         await new_request(db, company)  # the contractor is remembered: a company row
         await drain(sync.worker())
         (created,) = portal.companies.values()
@@ -67,10 +67,10 @@ class TestCompanies:
         assert created["TITLE"] == "ООО «Поставщик»" and created["ORIGINATOR_ID"] == "viza"
         assert (requisite["RQ_INN"], requisite["RQ_KPP"], str(requisite["ENTITY_ID"])) == (inn(500), "770201001", str(created["ID"]))
         assert str(bank["ENTITY_ID"]) == str(requisite["ID"]) and bank["RQ_BIK"] == "044525225"
-        assert len(portal.calls_of("batch")) == 1  # company + requisite + bank as one batch
-        # The draft's item waited for that company instead of looking it up again: three hits in all
-        # (the lookup by INN, the batch, the item).
-        assert portal.hits == 3 and len(portal.calls_of("crm.requisite.list")) == 1
+        assert len(portal.calls_of("batch")) == 1  # company + requisite as one batch, never one without the other
+        # The draft's item waited for that company instead of looking it up again: four hits in all
+        # (the lookup by INN, the batch, the bank details, the item).
+        assert portal.hits == 4 and len(portal.calls_of("crm.requisite.list")) == 1
 
     async def test_a_company_already_on_the_portal_is_reused_by_inn(self, db, company, portal, sync):
         existing = portal.add_company(TITLE="Поставщик (заведён вручную)")

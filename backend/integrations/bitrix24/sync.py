@@ -148,8 +148,11 @@ class Bitrix24Sync:
 
     async def _create_company(self, ctx: RowContext, key: str, inn: str, kpp: str, name: str,
                               bank: Counterparty | PaymentRequest | None) -> str:
+        """The company and its requisite go in one batch (the requisite names the company as
+        ``$result[...]``), so the portal never holds one without the other: a retry finds it by INN.
+        Two commands a company pack a batch of 50 exactly; the bank details follow in the next one."""
         prefix = ctx.runner.prefix()
-        commands: dict[str, tuple[str, dict[str, Any]]] = {
+        results = await ctx.runner.group({
             f"{prefix}company": ("crm.company.add", {"fields": {
                 "TITLE": name, "COMPANY_TYPE": "SUPPLIER", "ORIGINATOR_ID": ORIGINATOR, "ORIGIN_ID": key}}),
             f"{prefix}requisite": ("crm.requisite.add", {"fields": {
@@ -157,13 +160,13 @@ class Bitrix24Sync:
                 # Presets 1 (organisation) and 2 (sole trader) exist on every portal.
                 "PRESET_ID": 2 if len(inn) == 12 else 1, "NAME": name[:150], "RQ_INN": inn, "RQ_KPP": kpp,
                 "RQ_COMPANY_NAME" if len(inn) == 10 else "RQ_NAME": name}}),
-        }
+        })
         if bank is not None and bank.bik and bank.account:
-            commands[f"{prefix}bank"] = ("crm.requisite.bankdetail.add", {"fields": {
-                "ENTITY_ID": f"$result[{prefix}requisite]", "NAME": bank.bank_name or texts.get("bank_account", self.language),
+            await ctx.runner.call("crm.requisite.bankdetail.add", {"fields": {
+                "ENTITY_ID": results[f"{prefix}requisite"],
+                "NAME": bank.bank_name or texts.get("bank_account", self.language),
                 "RQ_BIK": bank.bik, "RQ_ACC_NUM": bank.account, "RQ_COR_ACC_NUM": bank.corr_account,
                 "RQ_BANK_NAME": bank.bank_name}})
-        results = await ctx.runner.group(commands)
         return str(results[f"{prefix}company"])
 
     async def _report_duplicates(self, session: AsyncSession, inn: str, kpp: str, name: str, companies: list[str]) -> None:
