@@ -283,4 +283,7 @@ MESSAGES: dict[str, str] = {
     "integrations.unknown_system": "There is no such system; known: {known}.",
     "field.deal_id": "Bitrix24 deal",
     "field.system": "System",
+    "deal.contract_accountants_only": "Only an accountant can approve a deal's contract.",
+    "deal.unknown_confirmation": "What can be confirmed: {known}.",
+    "field.what": "What is confirmed",
 }

@@ -284,4 +284,7 @@ MESSAGES: dict[str, str] = {
     "integrations.unknown_system": "Такой системы нет; известны: {known}.",
     "field.deal_id": "Сделка Битрикс24",
     "field.system": "Система",
+    "deal.contract_accountants_only": "Согласовать договор по сделке может только бухгалтер.",
+    "deal.unknown_confirmation": "Подтвердить можно: {known}.",
+    "field.what": "Что подтверждается",
 }

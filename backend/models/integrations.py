@@ -33,12 +33,15 @@ class ExternalLink(Base):
 
 class Bitrix24Deal(Base):
     """A deal on the portal as far as our stage gates care: the last stage we saw it pass
-    (where a forbidden move is sent back to) and the accountant's closing confirmation."""
+    (where a forbidden move is sent back to) and the accountant's two confirmations (seed 000):
+    the contract approved, and the closing documents and full payment received."""
 
     __tablename__ = "bitrix24_deals"
 
     deal_id: Mapped[str] = mapped_column(String(50), primary_key=True)
     stage_id: Mapped[str] = mapped_column(String(50), default="")
+    contract_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    contract_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), nullable=True)
     closing_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closing_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,5 +1,5 @@
 """The integrations as admins and accountants use them: status, a full sync to a newly connected
-system, and the accountant's closing confirmation of a deal."""
+system, and the accountant's confirmations of a deal that its stage gates read."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import Forbidden, InvalidInput
-from backend.integrations.bitrix24.gates import confirm_closing
+from backend.integrations.bitrix24.gates import CONFIRMATIONS, confirm
 from backend.integrations.outbox_rows import BITRIX24, ONEC, TOPICS, counterparty_rows
-from backend.models import Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
+from backend.db import utcnow
+from backend.models import Bitrix24Deal, Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
+from backend.money import to_decimal
 from backend.outbox import enqueue
 from backend.settings import Settings
 from backend.workflows.actors import Actor
@@ -68,14 +70,40 @@ async def full_sync(session: AsyncSession, actor: Actor, topic: str) -> dict[str
     return queued
 
 
-async def set_deal_closing(session: AsyncSession, actor: Actor, deal_id: str, confirmed: bool) -> dict[str, Any]:
+async def confirm_deal(session: AsyncSession, actor: Actor, deal_id: str, what: str, confirmed: bool) -> dict[str, Any]:
+    """The accountant's contract approval or closing confirmation of a Bitrix24 deal, which the
+    stage gates read; the closing is also written to the deal's field (VIZA_BITRIX24_CLOSING_FIELD)."""
+    if what not in CONFIRMATIONS:
+        raise InvalidInput("deal.unknown_confirmation", field="what", known=", ".join(CONFIRMATIONS))
     if not deal_id.isdigit():
         raise InvalidInput("deal.bad_id", field="deal_id")
-    deal = await confirm_closing(session, actor, deal_id, confirmed=confirmed)
-    stamp = deal.closing_confirmed_at.isoformat() if deal.closing_confirmed_at else "withdrawn"
-    await enqueue(session, BITRIX24, f"bitrix24:closing:{deal_id}:{stamp}",
-                  {"kind": "deal_closing", "deal_id": deal_id, "confirmed": confirmed}, ordering_key=f"deal:{deal_id}")
-    paid = await session.scalar(select(func.count()).where(PaymentRequest.bitrix24_deal_id == deal_id))
-    return {"deal_id": deal_id, "closing_confirmed": confirmed,
-            "confirmed_at": deal.closing_confirmed_at.isoformat() if deal.closing_confirmed_at else None,
-            "requests": paid}
+    deal = await confirm(session, actor, deal_id, what, confirmed=confirmed)
+    if what == "closing":
+        stamp = deal.closing_confirmed_at.isoformat() if deal.closing_confirmed_at else utcnow().isoformat()
+        await enqueue(session, BITRIX24, f"bitrix24:closing:{deal_id}:{confirmed}:{stamp}",
+                      {"kind": "deal_closing", "deal_id": deal_id, "confirmed": confirmed}, ordering_key=f"deal:{deal_id}")
+    return await deal_view(session, deal_id)
+
+
+async def get_deal(session: AsyncSession, actor: Actor, deal_id: str) -> dict[str, Any]:
+    if not actor.has("accountant", "admin", "manager"):
+        raise Forbidden("forbidden.admin_only")
+    if not deal_id.isdigit():
+        raise InvalidInput("deal.bad_id", field="deal_id")
+    return await deal_view(session, deal_id)
+
+
+async def deal_view(session: AsyncSession, deal_id: str) -> dict[str, Any]:
+    deal = await session.get(Bitrix24Deal, deal_id)
+    requests = (await session.execute(select(PaymentRequest.status, func.count(), func.sum(PaymentRequest.amount))
+                                      .where(PaymentRequest.bitrix24_deal_id == deal_id)
+                                      .group_by(PaymentRequest.status))).all()
+
+    def stamp(value):
+        return value.isoformat() if value else None
+
+    return {"deal_id": deal_id, "stage_id": deal.stage_id if deal else "",
+            "contract_approved_at": stamp(deal and deal.contract_approved_at),
+            "closing_confirmed_at": stamp(deal and deal.closing_confirmed_at),
+            "requests": {status: {"count": count, "amount": str(to_decimal(int(total or 0)))}
+                         for status, count, total in requests}}

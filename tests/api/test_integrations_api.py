@@ -65,14 +65,27 @@ class TestClosingConfirmation:
     async def test_an_accountant_confirms_and_the_deal_field_is_queued(self, client, db):
         accountant = await employee_headers(db, await add_employee(db, "Бухгалтер", roles=["accountant"]), "accountant")
         done = await client.put(f"{API}/bitrix24/deals/42/closing", headers=accountant, json={"confirmed": True})
-        assert done.status_code == 200 and done.json()["closing_confirmed"] is True
+        assert done.status_code == 200 and done.json()["closing_confirmed_at"] is not None
         (row,) = await rows(db, "bitrix24", kind="deal_closing")
         assert row.payload == {"kind": "deal_closing", "deal_id": "42", "confirmed": True}
+
+    async def test_the_contract_approval_is_read_back_with_the_deal(self, client, db):
+        accountant = await employee_headers(db, await add_employee(db, "Бухгалтер", roles=["accountant"]), "accountant")
+        before = (await client.get(f"{API}/bitrix24/deals/42", headers=accountant)).json()
+        assert before["contract_approved_at"] is None and before["closing_confirmed_at"] is None
+        done = await client.put(f"{API}/bitrix24/deals/42/contract", headers=accountant, json={})
+        assert done.status_code == 200 and done.json()["contract_approved_at"] is not None
+        withdrawn = await client.put(f"{API}/bitrix24/deals/42/contract", headers=accountant, json={"confirmed": False})
+        assert withdrawn.json()["contract_approved_at"] is None
+        unknown = await client.put(f"{API}/bitrix24/deals/42/invoice", headers=accountant, json={})
+        assert unknown.status_code == 422 and errors_of(unknown) == {("deal.unknown_confirmation", "what")}
 
     async def test_a_manager_may_not(self, client, db):
         manager = await employee_headers(db, await add_employee(db, "Менеджер", roles=["manager"]))
         refused = await client.put(f"{API}/bitrix24/deals/42/closing", headers=manager, json={"confirmed": True})
         assert refused.status_code == 403 and errors_of(refused) == {("deal.closing_accountants_only", None)}
+        refused = await client.put(f"{API}/bitrix24/deals/42/contract", headers=manager, json={"confirmed": True})
+        assert refused.status_code == 403 and errors_of(refused) == {("deal.contract_accountants_only", None)}
 
     async def test_a_deal_id_must_be_a_number(self, client, db):
         refused = await client.put(f"{API}/bitrix24/deals/4x2/closing", headers=await admin_headers(db), json={})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from backend.integrations.bitrix24.gates import confirm_closing
+from backend.integrations.bitrix24.gates import confirm
 from backend.integrations.bitrix24.sync import Bitrix24Sync
 from backend.integrations.outbox_rows import deal_event_row
 from backend.models import Employee, PaymentRequest
@@ -207,11 +207,32 @@ class TestStageGates:
         assert {m.payload["recipient_id"] for m in told} == {company.people[p].id for p in ("manager", "accountant", "accountant2")}
         assert told[0].payload["data"]["reason"] == "gate.closing_not_confirmed"
 
-        await in_transaction(db, lambda s: confirm_closing(s, company.actor("accountant"), str(deal)))
+        await in_transaction(db, lambda s: confirm(s, company.actor("accountant"), str(deal), "closing"))
         portal.deals[deal]["STAGE_ID"] = "WON"
         await queue_event(db, deal, "3")
         await drain(worker)
         assert portal.deals[deal]["STAGE_ID"] == "WON"
+
+    async def test_in_work_needs_the_contract_approved_by_accounting(self, db, company, portal, tmp_path):
+        system = Bitrix24Sync.from_settings(db, settings_for(
+            portal, tmp_path, bitrix24_stage_gates={"EXECUTING": "contract_approved", "C3:WON": "closing_confirmed"}))
+        worker = system.worker()
+        deal = portal.add_deal(TITLE="Проектирование", STAGE_ID="PREPARATION", ASSIGNED_BY_ID=2)
+        await queue_event(db, deal, "1")
+        await drain(worker)
+        portal.deals[deal]["STAGE_ID"] = "EXECUTING"
+        await queue_event(db, deal, "2")
+        await drain(worker)
+        assert portal.deals[deal]["STAGE_ID"] == "PREPARATION"
+        (told, *_) = [m for m in await rows(db, "notify") if m.payload["event"] == "deal_stage_blocked"]
+        assert told.payload["data"]["reason"] == "gate.no_approved_contract"
+        await in_transaction(db, lambda s: confirm(s, company.actor("accountant"), str(deal), "contract"))
+        portal.deals[deal]["STAGE_ID"] = "EXECUTING"
+        await queue_event(db, deal, "3")
+        await drain(worker)
+        assert portal.deals[deal]["STAGE_ID"] == "EXECUTING"
+        assert system.gate_for("C3:WON") == "closing_confirmed" and system.gate_for("C5:EXECUTING") == "contract_approved"
+        await system.stop()
 
     async def test_stages_without_a_gate_move_freely(self, db, company, portal, sync):
         deal = portal.add_deal(TITLE="Монтаж", STAGE_ID="PREPARATION")

@@ -1,4 +1,4 @@
-"""Bitrix24's outbound events, the accountant's closing confirmation of a deal, and the
+"""Bitrix24's outbound events, the accountant's confirmations of a deal (its stage gates), and the
 integrations' state for admins."""
 
 from __future__ import annotations
@@ -30,14 +30,20 @@ async def bitrix24_event(request: Request, settings: SettingsDep) -> JSONRespons
     return JSONResponse({"accepted": True, "deal_id": event.deal_id})
 
 
-class Closing(BaseModel):
+class Confirmation(BaseModel):
     confirmed: bool = True
 
 
-@router.put("/bitrix24/deals/{deal_id}/closing",
-            summary="The accountant confirms (or withdraws) the deal's closing documents and full payment")
-async def deal_closing(deal_id: str, body: Closing, core: CoreDep) -> dict[str, Any]:
-    return await core.call(service.set_deal_closing, core.actor, deal_id, body.confirmed)
+@router.get("/bitrix24/deals/{deal_id}", summary="A deal's stage as last seen, its confirmations and its requests")
+async def deal(deal_id: str, core: CoreDep) -> dict[str, Any]:
+    return await core.call(service.get_deal, core.actor, deal_id)
+
+
+@router.put("/bitrix24/deals/{deal_id}/{what}",
+            summary="The accountant approves the deal's contract (what=contract) or confirms its closing "
+                    "documents and full payment (what=closing); confirmed=false withdraws it")
+async def confirm_deal(deal_id: str, what: str, body: Confirmation, core: CoreDep) -> dict[str, Any]:
+    return await core.call(service.confirm_deal, core.actor, deal_id, what, body.confirmed)
 
 
 @router.get("", summary="Each integration: configured or not, its outbox rows, the last error")

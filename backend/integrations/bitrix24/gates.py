@@ -4,10 +4,12 @@
 gated stage and its condition does not hold, the sync moves it back to the stage it came from
 and tells its manager and the accountants why.
 
-* ``closing_confirmed`` — the final control point: an accountant has confirmed the closing
-  documents and the full payment of the deal (``confirm_closing``).
-* ``contract_approved`` — the deal has an approved contract. Contract approvals are the next
-  capability (issue 6); until they exist no deal has one, so this gate must stay unconfigured.
+The conditions are the accountant's confirmations of the deal (:func:`confirm`), given through
+the API (and, once contract approvals exist, by approving the deal's contract):
+
+* ``contract_approved`` — accounting has approved the deal's contract ("in work" needs it);
+* ``closing_confirmed`` — the final control point: accounting has checked the closing
+  documents and the full payment ("won" needs it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from backend.workflows.actors import Actor
 
 # A condition answers None when it holds, else the reason (a message key) it does not.
 Condition = Callable[[AsyncSession, str], Awaitable[str | None]]
+CONFIRMATIONS = {"contract": "contract_approved", "closing": "closing_confirmed"}
+
+
+async def contract_approved(session: AsyncSession, deal_id: str) -> str | None:
+    deal = await session.get(Bitrix24Deal, deal_id)
+    return None if deal is not None and deal.contract_approved_at is not None else "gate.no_approved_contract"
 
 
 async def closing_confirmed(session: AsyncSession, deal_id: str) -> str | None:
@@ -30,11 +38,7 @@ async def closing_confirmed(session: AsyncSession, deal_id: str) -> str | None:
     return None if deal is not None and deal.closing_confirmed_at is not None else "gate.closing_not_confirmed"
 
 
-async def contract_approved(session: AsyncSession, deal_id: str) -> str | None:
-    return "gate.no_approved_contract"
-
-
-CONDITIONS: dict[str, Condition] = {"closing_confirmed": closing_confirmed, "contract_approved": contract_approved}
+CONDITIONS: dict[str, Condition] = {"contract_approved": contract_approved, "closing_confirmed": closing_confirmed}
 
 
 async def deal_state(session: AsyncSession, deal_id: str) -> Bitrix24Deal:
@@ -46,11 +50,12 @@ async def deal_state(session: AsyncSession, deal_id: str) -> Bitrix24Deal:
     return deal
 
 
-async def confirm_closing(session: AsyncSession, actor: Actor, deal_id: str, *, confirmed: bool = True) -> Bitrix24Deal:
-    """The accountant's confirmation that the deal's closing documents are in and it is fully paid."""
+async def confirm(session: AsyncSession, actor: Actor, deal_id: str, what: str, *, confirmed: bool = True) -> Bitrix24Deal:
+    """An accountant confirms (or withdraws) the deal's contract approval or its closing."""
     if not actor.has("accountant", "admin"):
-        raise Forbidden("deal.closing_accountants_only")
+        raise Forbidden(f"deal.{what}_accountants_only")
     deal = await deal_state(session, deal_id)
-    deal.closing_confirmed_at = utcnow() if confirmed else None
-    deal.closing_confirmed_by_id = actor.employee_id if confirmed else None
+    at, by = f"{CONFIRMATIONS[what]}_at", f"{CONFIRMATIONS[what]}_by_id"
+    setattr(deal, at, utcnow() if confirmed else None)
+    setattr(deal, by, actor.employee_id if confirmed else None)
     return deal

@@ -34,6 +34,8 @@ def upgrade() -> None:
         'bitrix24_deals',
         sa.Column('deal_id', sa.String(50), primary_key=True),
         sa.Column('stage_id', sa.String(50), nullable=False),
+        sa.Column('contract_approved_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('contract_approved_by_id', ID, sa.ForeignKey('employees.id'), nullable=True),
         sa.Column('closing_confirmed_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('closing_confirmed_by_id', ID, sa.ForeignKey('employees.id'), nullable=True),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
