@@ -61,7 +61,7 @@ def integration_notice(t: Texts, kind: str, data: dict) -> str:
     if kind == "deal_stage_blocked":
         text = t("notice.deal_stage_blocked", title=data.get("title") or "—", deal_id=data["deal_id"],
                  stage=data["stage"], reason=t(data["reason"]))
-        moved = t("notice.deal_stage_moved_back", back_to=data["back_to"]) if data.get("back_to") \
+        moved = t("notice.deal_stage_moved_back", back_to=data["back_to"], deal_id=data["deal_id"]) if data.get("back_to") \
             else t("notice.deal_stage_left")
         return f"{text}\n{moved}"
     if kind == "bitrix24_duplicates":

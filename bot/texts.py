@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 from backend.errors import DomainError, ValidationFailed
 from backend.i18n import CATALOGUES as CORE, translate
 from backend.money import format_rub
-from bot.locales import bank_en, bank_ru, en, notices_en, notices_ru, ru, settings_en, settings_ru
+from bot.locales import bank_en, bank_ru, deals_en, deals_ru, en, notices_en, notices_ru, ru, settings_en, settings_ru
 
 # One catalogue per language, kept in a file per area of the bot.
 CATALOGUES: dict[str, dict[str, str]] = {
-    "ru": {**ru.TEXTS, **notices_ru.TEXTS, **settings_ru.TEXTS, **bank_ru.TEXTS},
-    "en": {**en.TEXTS, **notices_en.TEXTS, **settings_en.TEXTS, **bank_en.TEXTS},
+    "ru": {**ru.TEXTS, **notices_ru.TEXTS, **settings_ru.TEXTS, **bank_ru.TEXTS, **deals_ru.TEXTS},
+    "en": {**en.TEXTS, **notices_en.TEXTS, **settings_en.TEXTS, **bank_en.TEXTS, **deals_en.TEXTS},
 }
 LANGUAGES = tuple(CATALOGUES)
 

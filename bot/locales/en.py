@@ -17,7 +17,8 @@ TEXTS: dict[str, str] = {
     "help.accountant": "Accounting: /pay — approved requests by pay-by date (today, week, overdue). "
                        "Its Bank file button makes the payment orders file for the bank client. On the card: Mark paid "
                        "(date and payment order) and Closing documents received. Send a statement from the bank client "
-                       "(a 1C-format .txt) and I mark paid the requests it shows.",
+                       "(a 1C-format .txt) and I mark paid the requests it shows. /deal 42 — a Bitrix24 deal: "
+                       "approve its contract and confirm its closing.",
     "command.new": "New payment request",
     "command.inbox": "Waiting for my decision",
     "command.my": "My requests",
