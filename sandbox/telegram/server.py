@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.local_server import LocalServer
+
 from . import errors
 from .errors import ApiError
 from .methods import MAX_UPLOAD, METHODS, Described
@@ -17,30 +19,13 @@ from .state import State
 logger = logging.getLogger(__name__)
 
 
-class ApiServer:
+class ApiServer(LocalServer):
     def __init__(self, state: State) -> None:
         self.state = state
         self.internal_errors: list[BaseException] = []
-        self.app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)
+        super().__init__(web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024))
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner: web.AppRunner | None = None
-
-    async def start(self, host: str, port: int) -> str:
-        # handler_cancellation: a long poll whose client went away (aiogram stopping) ends at once
-        self._runner = web.AppRunner(
-            self.app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        return f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     async def _handle_method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.state.token:

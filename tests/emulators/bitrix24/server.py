@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.local_server import LocalServer
+
 from . import errors
 from .errors import ApiError
 from .executor import execute, run_batch, time_block
@@ -25,25 +27,11 @@ if TYPE_CHECKING:
     from .emulator import Bitrix24Emulator
 
 
-class RestServer:
+class RestServer(LocalServer):
     def __init__(self, emu: Bitrix24Emulator) -> None:
         self.emu = emu
-        self.app = web.Application(client_max_size=32 * 1024 * 1024)
+        super().__init__(web.Application(client_max_size=32 * 1024 * 1024))
         self.app.router.add_route("*", "/rest/{tail:.*}", self._handle)
-        self._runner: web.AppRunner | None = None
-
-    async def start(self, host: str, port: int) -> str:
-        self._runner = web.AppRunner(self.app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        return f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         emu = self.emu

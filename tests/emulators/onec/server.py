@@ -13,6 +13,8 @@ from urllib.parse import quote, unquote, unquote_plus
 
 from aiohttp import web
 
+from sandbox.local_server import LocalServer
+
 from . import documents, errors, formats
 from .errors import ODataError
 from .metadata import EntitySetDef, TablePart, metadata_xml
@@ -102,7 +104,7 @@ def split_resource(rel: str) -> tuple[str, str | None, str | None]:
     return rel[:paren], rel[paren + 1 : i], rest[1:] or None
 
 
-class ODataServer:
+class ODataServer(LocalServer):
     def __init__(self, emu: OneCEmulator) -> None:
         self.emu = emu
         self.internal_errors: list[BaseException] = []
@@ -113,22 +115,8 @@ class ODataServer:
                     EntitySetDef(part.set_name, part.props, key=("Ref_Key", "LineNumber")),
                     part,
                 )
-        self.app = web.Application(client_max_size=16 * 1024 * 1024)
+        super().__init__(web.Application(client_max_size=16 * 1024 * 1024))
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner: web.AppRunner | None = None
-
-    async def start(self, host: str, port: int) -> str:
-        self._runner = web.AppRunner(self.app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        return f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # -- entry point ----------------------------------------------------------------------------
 
