@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import String, cast, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.integrations.outbox_rows import BITRIX24, ONEC
 from backend.models import ApprovalTask, Employee, OutboxMessage, PaymentRequest, RequestStage
 from backend.notifications import queue_notice
 from backend.notifications.working_time import WorkingCalendar
@@ -227,12 +228,18 @@ async def digests(session: AsyncSession, now: datetime, settings: Settings) -> i
 
 async def purge_outbox(session: AsyncSession, now: datetime, settings: Settings) -> int:
     """Delete sent and skipped outbox rows older than RETENTION_DAYS; failed ones stay for admins.
-    Returns how many rows went (it queues nothing)."""
+    Rows for an integration that is not configured wait RETENTION_DAYS for it (connected later, it
+    catches up), then go too: a full sync (``/api/v1/integrations/{system}/full-sync``) brings an
+    integration connected later up to date. Returns how many rows went (it queues nothing)."""
     cutoff = now - timedelta(days=RETENTION_DAYS)
     result = await session.execute(delete(OutboxMessage).where(
         OutboxMessage.status.in_(("sent", "skipped")),
         func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < cutoff))
-    return result.rowcount or 0
+    unconsumed = [topic for topic, configured in ((BITRIX24, settings.bitrix24_webhook_url),
+                                                   (ONEC, settings.onec_odata_url)) if not configured]
+    dropped = await session.execute(delete(OutboxMessage).where(
+        OutboxMessage.topic.in_(unconsumed), OutboxMessage.status == "pending", OutboxMessage.created_at < cutoff))
+    return (result.rowcount or 0) + (dropped.rowcount or 0)
 
 
 JOBS: dict[str, Job] = {

@@ -321,6 +321,21 @@ class TestRetention:
             left = set(await session.scalars(select(OutboxMessage.dedup_key)))
         assert left == {"old-failed", "old-pending", "recent-sent", "late-sent"}
 
+    async def test_old_rows_of_an_integration_nobody_configured_go_while_a_configured_ones_wait(self, db, settings):
+        now = datetime(2026, 3, 31, 12, tzinfo=UTC)
+        old, recent = now - timedelta(days=RETENTION_DAYS, minutes=1), now - timedelta(days=1)
+        async with db.session() as session:
+            for topic in ("bitrix24", "onec"):
+                for key, at in (("old", old), ("recent", recent)):
+                    session.add(OutboxMessage(topic=topic, dedup_key=f"{topic}-{key}", payload={}, status="pending",
+                                              created_at=at, next_attempt_at=at, progress={}))
+            await session.commit()
+        with_portal = settings.model_copy(update={"bitrix24_webhook_url": "https://a.bitrix24.ru/rest/1/x/"})
+        assert await run(db, with_portal, purge_outbox, now) == 1  # 1C is not configured: its old row goes
+        async with db.session() as session:
+            left = set(await session.scalars(select(OutboxMessage.dedup_key)))
+        assert left == {"bitrix24-old", "bitrix24-recent", "onec-recent"}
+
 
 async def test_a_paid_request_tells_its_initiator(db, settings):
     """Paid → the initiator hears of it: the engine's notice, rendered in chat words."""
