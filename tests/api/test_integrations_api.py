@@ -35,13 +35,14 @@ def event(token: str | None = "app-token-1", deal: str = "42", name: str = "ONCR
 
 
 class TestBitrix24Events:
-    async def test_a_deal_event_queues_one_gate_check_in_the_deals_order(self, client, db):
+    async def test_each_deal_event_queues_a_gate_check_in_the_deals_order(self, client, db):
         first = await client.post(f"{API}/bitrix24/events", content=event(), headers=FORM)
         assert first.status_code == 200 and first.json() == {"accepted": True, "deal_id": "42"}
-        again = await client.post(f"{API}/bitrix24/events", content=event(), headers=FORM)  # posted twice
+        # Two moves within one second post the same body: both are checked, in order.
+        again = await client.post(f"{API}/bitrix24/events", content=event(), headers=FORM)
         assert again.status_code == 200
-        (row,) = await rows(db, "bitrix24", kind="deal_event")
-        assert row.payload["deal_id"] == "42" and row.ordering_key == "deal:42"
+        checks = await rows(db, "bitrix24", kind="deal_event")
+        assert [(r.payload["deal_id"], r.ordering_key) for r in checks] == [("42", "deal:42")] * 2
 
     @pytest.mark.parametrize("token", ["forged", "", None])
     async def test_forged_or_missing_tokens_are_refused_and_queue_nothing(self, client, db, token):

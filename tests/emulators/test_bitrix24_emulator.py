@@ -508,3 +508,16 @@ async def test_failed_deliveries_are_recorded_not_retried(emu: Bitrix24Emulator,
     unreachable = by_url["http://127.0.0.1:9/nothing-listens"]
     assert unreachable.status is None and unreachable.error
     assert len(emu.event_deliveries) == 2
+
+
+async def test_stage_history_of_a_deal(emu: Bitrix24Emulator, client: httpx.AsyncClient) -> None:
+    deal = emu.add_deal(TITLE="Поставка", STAGE_ID="PREPARATION")
+    await emu.move_deal(deal, "EXECUTING")
+    await client.post("crm.deal.update.json", json={"id": deal, "fields": {"STAGE_ID": "WON"}})
+    await client.post("crm.deal.update.json", json={"id": deal, "fields": {"TITLE": "Поставка (итог)"}})  # no move
+    body = (await client.post("crm.stagehistory.list.json", json={
+        "entityTypeId": 2, "filter": {"OWNER_ID": deal}, "order": {"ID": "DESC"}, "select": ["STAGE_ID", "TYPE_ID"]})).json()
+    assert body["result"]["items"] == [{"STAGE_ID": "WON", "TYPE_ID": 3}, {"STAGE_ID": "EXECUTING", "TYPE_ID": 2},
+                                       {"STAGE_ID": "PREPARATION", "TYPE_ID": 1}]
+    refused = await client.post("crm.stagehistory.list.json", json={"entityTypeId": 1})
+    assert refused.status_code == 400

@@ -349,13 +349,23 @@ class Bitrix24Sync:
         if reason is None:
             await ctx.write(lambda s: _remember_stage(s, deal_id, stage))
             return Done(f"deal {deal_id} at {stage}: {condition} holds")
-        previous = await ctx.read(lambda s: _known_stage(s, deal_id))
-        back = previous if previous and previous != stage else None
+        back = await self._stage_before(ctx, deal_id, stage)
         if back is not None and "moved_back" not in ctx.progress:
             await ctx.runner.call("crm.deal.update", {"id": deal_id, "fields": {"STAGE_ID": back}})
             await ctx.save(moved_back=back)
         await ctx.write(lambda s: self._tell_gate(s, ctx.row.id, deal, stage, back, reason))
         return Done(f"deal {deal_id}: {stage} needs {condition}; " + (f"moved back to {back}" if back else "left"))
+
+    async def _stage_before(self, ctx: RowContext, deal_id: str, stage: str) -> str | None:
+        """Where the deal came from: the portal's stage history (events are not retried, and two
+        moves may come before we read the first), else the last stage we saw it pass."""
+        history = await ctx.runner.call("crm.stagehistory.list", {
+            "entityTypeId": 2, "filter": {"OWNER_ID": deal_id}, "order": {"ID": "DESC"}, "select": ["STAGE_ID"]})
+        for entry in (history or {}).get("items") or []:
+            if entry.get("STAGE_ID") and entry["STAGE_ID"] != stage:
+                return str(entry["STAGE_ID"])
+        known = await ctx.read(lambda s: _known_stage(s, deal_id))
+        return known if known and known != stage else None
 
     def gate_for(self, stage: str) -> str | None:
         """The condition of a stage: by its full id (``C3:EXECUTING``) or its id in any pipeline."""

@@ -95,6 +95,7 @@ class State:
     smart_processes: dict[int, SmartProcess] = field(default_factory=dict)
     users: dict[int, dict[str, Any]] = field(default_factory=seed_users)
     bindings: dict[int, EventBinding] = field(default_factory=dict)
+    stage_history: dict[int, dict[str, Any]] = field(default_factory=dict)
     _ids: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -13,6 +13,7 @@ from .. import errors
 from ..state import DEAL_STAGES, REQUISITE_PRESETS, stage_semantic
 from .base import Context
 from .classic import ClassicEntity, register
+from .stagehistory import record_stage
 
 _UTM = {name: "str" for name in ("UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM")}
 
@@ -231,11 +232,14 @@ def _deal_before_save(ctx: Context, record: dict[str, Any], before: dict[str, An
     semantic = stage_semantic(record["STAGE_ID"])
     record["STAGE_SEMANTIC_ID"] = semantic
     record["CLOSED"] = "N" if semantic == "P" else "Y"
-    if before is not None:
+    if before is None:
+        record_stage(ctx, record, created=True)
+    else:
         record["IS_NEW"] = "N"
         if before.get("STAGE_ID") != record["STAGE_ID"]:
             record["MOVED_BY_ID"] = str(ctx.user_id)
             record["MOVED_TIME"] = ctx.state.now_iso()
+            record_stage(ctx, record, created=False)
 
 
 DEAL = ClassicEntity(
