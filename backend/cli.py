@@ -52,6 +52,8 @@ def main() -> None:
     """Viza: payment requests and approvals in Telegram, with a registry."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request with its URL at INFO, and a Bitrix24 webhook URL carries its secret code.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @main.command()
