@@ -48,8 +48,9 @@ async def integration_status(session: AsyncSession, actor: Actor, settings: Sett
 
 
 async def full_sync(session: AsyncSession, actor: Actor, topic: str) -> dict[str, int]:
-    """Queue every contractor (and, for Bitrix24, every request's latest event) for a system
-    connected after they were made. Rows already queued are not queued twice."""
+    """Queue what a system connected after the fact should hold: every contractor, and every
+    request's latest event for Bitrix24, or the approved requests' payment orders for 1C.
+    Running it again queues nothing new."""
     _admin(actor)
     if topic not in TOPICS:
         raise InvalidInput("integrations.unknown_system", field="system", known=", ".join(TOPICS))
@@ -59,6 +60,15 @@ async def full_sync(session: AsyncSession, actor: Actor, topic: str) -> dict[str
             if row.topic == topic and await enqueue(session, row.topic, f"{row.dedup_key}:full", row.payload,
                                                     ordering_key=row.ordering_key):
                 queued["counterparties"] += 1
+    if topic == ONEC:  # approved and not yet paid: their payment orders
+        latest = (select(HistoryEvent.request_id, func.max(HistoryEvent.id).label("history_id"))
+                  .join(PaymentRequest, PaymentRequest.id == HistoryEvent.request_id)
+                  .where(PaymentRequest.status == "approved").group_by(HistoryEvent.request_id).subquery())
+        for request_id, history_id in await session.execute(select(latest.c.request_id, latest.c.history_id)):
+            if await enqueue(session, ONEC, f"onec:request:{history_id}:full",
+                             {"kind": "payment_order", "request_id": request_id, "history_id": history_id, "full": True},
+                             ordering_key=f"request:{request_id}"):
+                queued["requests"] += 1
     if topic == BITRIX24:
         latest = (select(HistoryEvent.request_id, func.max(HistoryEvent.id).label("history_id"))
                   .group_by(HistoryEvent.request_id).subquery())

@@ -197,3 +197,18 @@ async def test_the_client_encodes_spaces_in_filters_as_1c_reads_them(onec):
     found = await client.list("Catalog_Контрагенты", filter="ИНН eq '7707083893' and DeletionMark eq false")
     assert [c["Description"] for c in found] == ["ООО «Альфа»"]
     await client.aclose()
+
+
+async def test_a_1c_connected_later_gets_the_approved_requests_by_a_full_sync(db, company, onec, sync):
+    from backend.services.integrations import full_sync
+    from backend.models import OutboxMessage
+    rid = await approved_request(db, company)
+    async with db.session() as session:  # as if 1C was connected after the request was approved
+        await session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.topic == "onec"))
+        await session.commit()
+    queued = await in_transaction(db, lambda s: full_sync(s, company.actor("admin"), "onec"))
+    assert queued == {"counterparties": 1, "requests": 1}
+    assert await in_transaction(db, lambda s: full_sync(s, company.actor("admin"), "onec")) == {"counterparties": 0, "requests": 0}
+    await drain(sync.worker())
+    (order,) = orders(onec)
+    assert order["Posted"] and f"viza:{rid}" in order["Комментарий"]
