@@ -17,7 +17,6 @@ Failures are told apart by whom they are about:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,7 +27,8 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database, utcnow
-from backend.outbox import Claimed, OutboxQueue, OutboxSignal
+from backend.outbox import Claimed, OutboxQueue
+from backend.outbox_worker import OutboxWorker
 from backend.services.transactions import in_transaction
 
 log = logging.getLogger("viza.sync")
@@ -106,50 +106,30 @@ async def run_one_by_one(handlers: Sequence[Awaitable[Any]]) -> list[Any]:
     return results
 
 
-class SyncWorker:
+class SyncWorker(OutboxWorker):
     def __init__(self, db: Database, topic: str, handle: Callable[[RowContext], Awaitable[Done | None]], *,
                  instance: str, runner: Callable[[], Runner] = OneByOne, batch: int = 50,
                  poll: float = 5.0, on_access_error: Callable[[str], Awaitable[None]] | None = None) -> None:
+        super().__init__([topic], poll=poll)
+        self.name = f"{topic} sync"
         self.db = db
         self.topic = topic
         self.handle = handle
         self.batch = batch
-        self.poll = poll
         self.make_runner = runner
         self.on_access_error = on_access_error
         self.queue = OutboxQueue(db, [topic], worker=f"{topic}-{instance}", lease=timedelta(minutes=10),
                                  max_attempts=SYNC_MAX_ATTEMPTS, strict_order=True)
-        self.signal = OutboxSignal([topic])
         self.paused_until: datetime | None = None
         self._outage = 0  # consecutive passes the system was unavailable
-        self._stopping = False
-        self._stopped = asyncio.Event()
-        self._stopped.set()
 
-    async def run(self) -> None:
-        self._stopped.clear()
-        try:
-            await self.queue.reclaim_own()
-            while not self._stopping:
-                try:
-                    handled = await self.run_due()
-                except Exception:  # noqa: BLE001 — a database hiccup must not end the sync
-                    log.exception("%s sync pass failed; trying again shortly", self.topic)
-                    handled = 0
-                if self._stopping:
-                    break
-                if self.paused_until is not None:
-                    await self.signal.wait(max(0.0, (self.paused_until - utcnow()).total_seconds()))
-                elif not handled:
-                    await self.signal.wait(self.poll)
-        finally:
-            self._stopped.set()
+    async def started(self) -> None:
+        await self.queue.reclaim_own()
 
-    async def stop(self) -> None:
-        """Finish the pass in flight (its calls are made and recorded), then return."""
-        self._stopping = True
-        self.signal.set()
-        await self._stopped.wait()
+    def wait_seconds(self, handled: int) -> float | None:
+        if self.paused_until is not None:
+            return max(0.0, (self.paused_until - utcnow()).total_seconds())
+        return None if handled else self.poll
 
     async def run_due(self) -> int:
         """One pass: claim due rows and carry them out; how many were settled."""

@@ -49,7 +49,8 @@ from backend.db import Database, utcnow
 from backend.models import LegalEntity, PaymentRequest
 from backend.money import format_rub
 from backend.notifications import EMAIL
-from backend.outbox import Claimed, OutboxQueue, OutboxSignal
+from backend.outbox import Claimed, OutboxQueue
+from backend.outbox_worker import OutboxWorker
 # The address rule a counterparty's e-mail was accepted by: what we can send to is a subset of it.
 from backend.services.company.common import EMAIL_PATTERN
 from backend.settings import Settings
@@ -92,10 +93,12 @@ class SmtpServer:
                    password=unquote(parts.password) if parts.password else None)
 
 
-class EmailDelivery:
+class EmailDelivery(OutboxWorker):
+    name = "e-mail delivery"
+
     def __init__(self, db: Database, settings: Settings, *, poll: float = 1.0, batch: int = BATCH) -> None:
+        super().__init__([EMAIL], poll=poll)
         self.db = db
-        self.poll = poll
         self.batch = batch
         self.server = SmtpServer.from_url(settings.smtp_url) if settings.smtp_url else None
         self.sender = parseaddr(settings.smtp_from)[1] or settings.smtp_from
@@ -103,34 +106,9 @@ class EmailDelivery:
         self.worker = f"email-{socket.gethostname()[:40]}-{os.getpid()}-{next(_worker_numbers)}"
         self.lease = timedelta(seconds=batch * SEND_TIMEOUT + 2 * LEASE_MARGIN)  # a batch sent one by one
         self.queue = OutboxQueue(db, [EMAIL], worker=self.worker, lease=self.lease)
-        self.signal = OutboxSignal([EMAIL])
-        self._stopping = False
-        self._running = False
-        self._stopped = asyncio.Event()
 
-    async def run(self) -> None:
-        """Deliver until :meth:`stop`: whatever is due, then wait for a commit or the poll interval."""
-        self._running = True
-        self._stopped.clear()
-        try:
-            while not self._stopping:
-                try:
-                    handled = await self.deliver_due()
-                except Exception:  # noqa: BLE001 — a database hiccup must not stop delivery
-                    log.exception("e-mail delivery failed; trying again shortly")
-                    handled = 0
-                if not handled and not self._stopping:
-                    await self.signal.wait(self.poll)
-        finally:
-            self._running = False
-            self._stopped.set()
-
-    async def stop(self) -> None:
-        """Finish the send in flight, give back the rows claimed but not sent, then return."""
-        self._stopping = True
-        self.signal.set()
-        if self._running:
-            await self._stopped.wait()
+    async def run_due(self) -> int:
+        return await self.deliver_due()
 
     async def deliver_due(self) -> int:
         """One pass: claim what is due and send it one by one; returns how many rows were settled."""
@@ -140,7 +118,7 @@ class EmailDelivery:
         begun = 0  # rows[:begun] were taken up (a row whose send began is never given back)
         try:
             for row in rows:
-                if self._stopping or time.monotonic() > send_by:
+                if self.stopping or time.monotonic() > send_by:
                     break
                 begun += 1
                 outcome, note = await self._attempt(row)
