@@ -121,20 +121,21 @@ async def _none_pending(db) -> bool:
     return await pending(db) == 0
 
 
-async def test_a_fan_out_of_5000_under_flood_limits_with_a_restart_loses_and_repeats_nothing(db, tmp_path):
-    """5,000 notices to 1,000 people under Telegram's limits (30/s for the bot, 1/s per chat with a
-    burst of 3), with the service's default pacing: about three minutes. On PostgreSQL the bot-wide
-    limit is scaled up tenfold (300/s) so the second run takes seconds — the pacing logic is the same."""
+async def test_a_fan_out_of_2000_under_flood_limits_with_a_restart_loses_and_repeats_nothing(db, tmp_path):
+    """2,000 notices to 400 people under Telegram's limits (30/s for the bot, 1/s per chat with a
+    burst of 3), with the service's default pacing: about seventy seconds (the 10,000 of
+    ``benchmarks/notifications.py`` measure the rate). On PostgreSQL the bot-wide limit is scaled
+    up tenfold (300/s) so the second run takes seconds — the pacing logic is the same."""
     await setup_company(db)
     real = db.dialect == "sqlite"
     limits = RateLimits() if real else RateLimits(global_rate=300, global_burst=300)
     async with FakeTelegram(limits=limits) as tg:
-        people = await bind_people(db, tg, 1000, first_id=40_000)
+        people = await bind_people(db, tg, 400, first_id=40_000)
         words = await queue_fan_out(db, people, 5)
         settings = {} if real else {"telegram_rate_global": 300, "telegram_burst_global": 100}
         server, task, _, _ = await start_viza(db, tmp_path, tg, "polling", **settings)
         try:
-            await wait_until(lambda: _delivered_at_least(db, 2000), timeout=240)
+            await wait_until(lambda: _delivered_at_least(db, 800), timeout=240)
         finally:
             await stop_viza(server, task)  # a deploy in the middle of the fan-out
         assert await pending(db) > 0, "the fan-out was over before the restart: proves nothing"
@@ -150,7 +151,7 @@ async def test_a_fan_out_of_5000_under_flood_limits_with_a_restart_loses_and_rep
             statuses = dict((await session.execute(select(OutboxMessage.status, func.count())
                                                    .where(OutboxMessage.dedup_key.like("fan:%"))
                                                    .group_by(OutboxMessage.status))).all())
-        assert statuses == {"sent": 5000}
+        assert statuses == {"sent": 2000}
 
 
 async def _delivered_at_least(db, count: int) -> bool:
