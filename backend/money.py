@@ -51,3 +51,15 @@ def format_rub(minor: int) -> str:
     whole, kop = divmod(abs(minor), 100)
     sign = "-" if minor < 0 else ""
     return f"{sign}{whole:,}".replace(",", "\u00a0") + f",{kop:02d}"
+
+
+CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "CNY": "¥"}
+
+
+def format_money(minor: int, currency: str = "RUB", lang: str = "ru") -> str:
+    """A sum as a reader writes it: '15 000,50 ₽' in Russian, '15,000.50 ₽' in English."""
+    sign = CURRENCY_SIGNS.get(currency, currency)
+    if lang == "ru":
+        return f"{format_rub(minor)}\u00a0{sign}"
+    whole, kop = divmod(abs(minor), 100)
+    return f"{'-' if minor < 0 else ''}{whole:,}.{kop:02d} {sign}"

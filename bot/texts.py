@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from backend.errors import DomainError, ValidationFailed
 from backend.i18n import CATALOGUES as CORE, translate
-from backend.money import format_rub
+from backend.money import format_money
 from bot.locales import bank_en, bank_ru, deals_en, deals_ru, en, notices_en, notices_ru, ru, settings_en, settings_ru
 
 # One catalogue per language, kept in a file per area of the bot.
@@ -56,11 +56,7 @@ class Texts:
         return translate(f"status.{status}", self.lang)
 
     def money(self, minor: int, currency: str) -> str:
-        symbol = {"RUB": "₽", "USD": "$", "EUR": "€", "CNY": "¥"}.get(currency, currency)
-        if self.lang == "ru":
-            return f"{format_rub(minor)}\u00a0{symbol}"
-        whole, kop = divmod(abs(minor), 100)
-        return f"{'-' if minor < 0 else ''}{whole:,}.{kop:02d} {symbol}"
+        return format_money(minor, currency, self.lang)
 
     def day(self, value: date | None) -> str:
         if value is None:

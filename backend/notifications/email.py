@@ -47,7 +47,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from backend.db import Database, utcnow
 from backend.models import LegalEntity, PaymentRequest
-from backend.money import format_rub
+from backend.money import format_money
 from backend.notifications import EMAIL
 from backend.outbox import Claimed, OutboxQueue
 from backend.outbox_worker import OutboxWorker
@@ -64,7 +64,6 @@ QUIT_TIMEOUT = 5.0
 LEASE_MARGIN = 30.0  # time left after the last send of a batch to record its outcome
 BATCH = 5
 
-CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "CNY": "¥"}
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates" / "email"),
@@ -258,5 +257,5 @@ def _day(value: date | None) -> str:
 
 
 def _money(minor: int, currency: str) -> str:
-    """As the bot writes it in Russian (bot/texts.py): 15 000,00 ₽."""
-    return f"{format_rub(minor)}\u00a0{CURRENCY_SIGNS.get(currency, currency)}"
+    """As the bot writes it in Russian: 15 000,00 ₽."""
+    return format_money(minor, currency)

@@ -29,7 +29,7 @@ from backend.integrations.bank.clientbank import (
     PAYMENT_ORDER, ClientBankError, Document, ExchangeFile, Party, dump, parse,
 )
 from backend.models import BankAccount, Counterparty, LegalEntity, PaymentRequest
-from backend.money import format_amount, format_rub
+from backend.money import format_amount, format_money
 from backend.services.payment_requests import act
 from backend.services.registry import RegistryQuery, filters, iterate_all
 from backend.workflows.actors import Actor
@@ -262,10 +262,7 @@ class StatementResult:
 
 def money(minor: int, lang: str) -> str:
     """Rubles as a reader of ``lang`` writes them: 1 234,50 ₽ or 1,234.50 ₽."""
-    if lang == "ru":
-        return f"{format_rub(minor)}\u00a0₽"
-    whole, kopecks = divmod(minor, 100)
-    return f"{whole:,}.{kopecks:02d} ₽"
+    return format_money(minor, "RUB", lang)
 
 
 def read_statement(data: bytes) -> ExchangeFile:

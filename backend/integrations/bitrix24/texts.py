@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.i18n import translate
 from backend.models import Employee, HistoryEvent, PaymentRequest
-from backend.money import format_rub
+from backend.money import format_money
 
 TEXTS = {
     "ru": {
@@ -54,8 +54,7 @@ def get(key: str, language: str, **values: object) -> str:
 
 
 def _values(request: PaymentRequest) -> dict[str, object]:
-    sign = "₽" if request.currency == "RUB" else request.currency
-    return {"number": request.number, "amount": f"{format_rub(request.amount)} {sign}",
+    return {"number": request.number, "amount": format_money(request.amount, request.currency),
             "contractor": request.contractor_name, "inn": request.contractor_inn, "subject": request.subject,
             "pay_by": request.pay_by.strftime("%d.%m.%Y")}
 
