@@ -286,4 +286,5 @@ MESSAGES: dict[str, str] = {
     "deal.contract_accountants_only": "Only an accountant can approve a deal's contract.",
     "deal.unknown_confirmation": "What can be confirmed: {known}.",
     "field.what": "What is confirmed",
+    "field.qr": "QR code",
 }

@@ -287,4 +287,5 @@ MESSAGES: dict[str, str] = {
     "deal.contract_accountants_only": "Согласовать договор по сделке может только бухгалтер.",
     "deal.unknown_confirmation": "Подтвердить можно: {known}.",
     "field.what": "Что подтверждается",
+    "field.qr": "QR-код",
 }
