@@ -28,8 +28,8 @@ TEXTS: dict[str, str] = {
     "notice.recipient_unreachable": "⚠️ {name} has blocked the bot: notices and approval cards do not reach them "
                                     "until they write to the bot again.",
     # Bitrix24 and 1C
-    "notice.deal_stage_blocked": "🚫 Deal “{title}” (#{deal_id}) cannot move to stage {stage}: {reason}",
-    "notice.deal_stage_moved_back": "The deal was moved back to stage {back_to}. Accounting: /deal {deal_id}",
+    "notice.deal_stage_blocked": "🚫 Deal “{title}” (#{deal_id}) cannot move to stage “{stage}”: {reason}",
+    "notice.deal_stage_moved_back": "The deal was moved back to stage “{back_to}”. Accounting: /deal {deal_id}",
     "notice.deal_stage_left": "It could not be moved back: its previous stage is unknown — check it in Bitrix24.",
     "gate.no_approved_contract": "the deal's contract is not approved by accounting yet. Send the contract for approval first.",
     "gate.closing_not_confirmed": "accounting has not confirmed the closing documents and full payment yet.",

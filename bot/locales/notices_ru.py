@@ -28,8 +28,8 @@ TEXTS: dict[str, str] = {
     "notice.recipient_unreachable": "⚠️ {name} заблокировал(а) бота: уведомления и карточки согласования до него "
                                     "не доходят, пока он(а) снова не напишет боту.",
     # Bitrix24 and 1C
-    "notice.deal_stage_blocked": "🚫 Сделку «{title}» (№{deal_id}) нельзя перевести на стадию {stage}: {reason}",
-    "notice.deal_stage_moved_back": "Сделка возвращена на стадию {back_to}. Бухгалтерии: /deal {deal_id}",
+    "notice.deal_stage_blocked": "🚫 Сделку «{title}» (№{deal_id}) нельзя перевести на стадию «{stage}»: {reason}",
+    "notice.deal_stage_moved_back": "Сделка возвращена на стадию «{back_to}». Бухгалтерии: /deal {deal_id}",
     "notice.deal_stage_left": "Вернуть сделку не удалось: прежняя стадия неизвестна — проверьте её в Битрикс24.",
     "gate.no_approved_contract": "договор по сделке ещё не согласован бухгалтером. Сначала отправьте договор на согласование.",
     "gate.closing_not_confirmed": "бухгалтер ещё не подтвердил закрывающие документы и полную оплату.",

@@ -353,7 +353,9 @@ class Bitrix24Sync:
         if back is not None and "moved_back" not in ctx.progress:
             await ctx.runner.call("crm.deal.update", {"id": deal_id, "fields": {"STAGE_ID": back}})
             await ctx.save(moved_back=back)
-        await ctx.write(lambda s: self._tell_gate(s, ctx.row.id, deal, stage, back, reason))
+        names = await self._stage_names(ctx, deal)
+        await ctx.write(lambda s: self._tell_gate(s, ctx.row.id, deal, names.get(stage, stage),
+                                                  names.get(back, back) if back else None, reason))
         return Done(f"deal {deal_id}: {stage} needs {condition}; " + (f"moved back to {back}" if back else "left"))
 
     async def _stage_before(self, ctx: RowContext, deal_id: str, stage: str) -> str | None:
@@ -366,6 +368,17 @@ class Bitrix24Sync:
                 return str(entry["STAGE_ID"])
         known = await ctx.read(lambda s: _known_stage(s, deal_id))
         return known if known and known != stage else None
+
+    async def _stage_names(self, ctx: RowContext, deal: dict[str, Any]) -> dict[str, str]:
+        """The stages' names as the portal shows them (people know "В работе", not EXECUTING)."""
+        category = str(deal.get("CATEGORY_ID") or "0")
+        entity = "DEAL_STAGE" if category == "0" else f"DEAL_STAGE_{category}"
+        try:
+            statuses = await ctx.runner.call("crm.status.list", {"filter": {"ENTITY_ID": entity}})
+        except Bitrix24Error as error:
+            log.warning("deal stage names not read: %s", error)
+            return {}
+        return {str(s["STATUS_ID"]): str(s["NAME"]) for s in statuses or [] if s.get("STATUS_ID") and s.get("NAME")}
 
     def gate_for(self, stage: str) -> str | None:
         """The condition of a stage: by its full id (``C3:EXECUTING``) or its id in any pipeline."""

@@ -1,6 +1,6 @@
 """Importing the modules registers their methods in ``REGISTRY``."""
 
-from . import crm, events, items, stagehistory, tasks, timeline, users  # noqa: F401
+from . import crm, events, items, stagehistory, statuses, tasks, timeline, users  # noqa: F401
 from .base import REGISTRY, Context, MethodSpec, Page
 
 __all__ = ["REGISTRY", "Context", "MethodSpec", "Page"]
