@@ -287,4 +287,16 @@ MESSAGES: dict[str, str] = {
     "deal.unknown_confirmation": "What can be confirmed: {known}.",
     "field.what": "What is confirmed",
     "field.qr": "QR code",
+    # invoice intake
+    "invoice.not_pdf": "{field_name}: this is not a PDF — send the invoice as a PDF.",
+    "invoice.pdf_broken": "{field_name}: the PDF is damaged and cannot be opened — save the invoice again.",
+    "invoice.pdf_encrypted": "{field_name}: the PDF is password-protected — send it without a password.",
+    "invoice.no_text_layer": "The PDF has no text (looks like a scan) — fill in the details by hand.",
+    "invoice.garbled_text": "The PDF's text cannot be read — fill in the details by hand.",
+    "invoice.account_key_mismatch": "The account's control key does not match the BIK — check both.",
+    "invoice.account_without_bik": "An account was found but no BIK, so the account is unchecked.",
+    "invoice.corr_account_mismatch": "The correspondent account does not match the BIK.",
+    "invoice.supplier_inn_conflict": "The invoice shows two different supplier INNs — check who is paid.",
+    "invoice.inn_invalid": "An INN with a wrong check digit was ignored.",
+    "invoice.totals_differ": "The invoice's \"to pay\" and \"total amount\" figures differ.",
 }

@@ -288,4 +288,16 @@ MESSAGES: dict[str, str] = {
     "deal.unknown_confirmation": "Подтвердить можно: {known}.",
     "field.what": "Что подтверждается",
     "field.qr": "QR-код",
+    # invoice intake
+    "invoice.not_pdf": "{field_name}: это не PDF — пришлите счёт в формате PDF.",
+    "invoice.pdf_broken": "{field_name}: PDF повреждён и не открывается — сохраните счёт заново.",
+    "invoice.pdf_encrypted": "{field_name}: PDF защищён паролем — пришлите файл без пароля.",
+    "invoice.no_text_layer": "В PDF нет текста (похоже на скан) — заполните реквизиты вручную.",
+    "invoice.garbled_text": "Текст в PDF не читается — заполните реквизиты вручную.",
+    "invoice.account_key_mismatch": "Контрольный ключ расчётного счёта не сходится с БИК — проверьте счёт и БИК.",
+    "invoice.account_without_bik": "Расчётный счёт найден, а БИК нет — счёт не проверен.",
+    "invoice.corr_account_mismatch": "Корр. счёт не подходит к БИК.",
+    "invoice.supplier_inn_conflict": "В счёте два разных ИНН поставщика — проверьте, кому платим.",
+    "invoice.inn_invalid": "В счёте есть ИНН с неверной контрольной цифрой — он не взят.",
+    "invoice.totals_differ": "«К оплате» и «на сумму» в счёте не совпадают.",
 }

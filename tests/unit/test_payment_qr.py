@@ -65,7 +65,9 @@ def full(**changes) -> PaymentDetails:
 
 def scan(png: bytes) -> bytes:
     """What a phone reads from the picture: the raw bytes of the one QR code in it."""
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    # Only QR codes are looked for: among all formats zxing now and then also "sees" a linear code
+    # in the QR's modules (a windows-1251 payload once gave a QR and a phantom second barcode).
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(results) == 1
     assert results[0].format == zxingcpp.BarcodeFormat.QRCode
     return results[0].bytes
