@@ -8,6 +8,7 @@ goes through the same use cases as the API, in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -22,7 +23,8 @@ from aiogram.types import (
     Message,
 )
 
-from backend.errors import InvalidInput
+from backend.documents.invoice_intake import InvoiceReading, read_invoice
+from backend.errors import DomainError, InvalidInput
 from backend.models import LegalEntity, PaymentRequest, RequestType
 from backend.money import check_currency, format_amount, parse_amount
 from backend.requisites import (
@@ -95,6 +97,63 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
     await show_summary(query.message, state, core, t)
 
 
+def _is_pdf(message: Message) -> bool:
+    document = message.document
+    return document is not None and ((document.mime_type or "") == "application/pdf"
+                                     or (document.file_name or "").lower().endswith(".pdf"))
+
+
+@router.message(StateFilter(None), F.document, _is_pdf)
+async def invoice_sent(message: Message, bot: Bot, state: FSMContext, core: Core, t: Texts, settings: Settings,
+                       store: FileStore) -> None:
+    """A supplier's invoice as a PDF starts a new request filled in from it: the contractor with
+    the bank details, the amount and the purpose, with the file attached. Nothing is sent before
+    the person checks every field on the summary (and corrects any) and taps Submit."""
+    filename, content = await received_file(message, bot, settings, document_name="invoice.pdf",
+                                            photo_name="invoice.pdf")
+    reading = await asyncio.to_thread(read_invoice, content)  # a refusal (not a PDF) is answered by DomainErrors
+    digest = store.put(content)
+    data: dict[str, Any] = {"mode": "new", "currency": "RUB", "prefilled": ["file"],
+                            "file": {"sha256": digest, "filename": filename, "size": len(content)}}
+    if not reading.readable:
+        await message.answer(t("new.invoice_unreadable", reason=t(reading.reason)))
+    else:
+        data |= _from_invoice(reading)
+        found = [t(f"new.invoice_{key}") for key in ("contractor", "amount", "purpose") if key in data["read"]]
+        lines = [t("new.invoice_read", found=", ".join(found) if found else t("new.invoice_nothing"))]
+        lines += [f"⚠️ {warning}" for warning in reading.warning_messages(t.lang)]
+        await message.answer("\n".join(lines))
+    await state.clear()
+    await state.set_data(data)
+    await ask(message, state, core, t, "type")
+
+
+def _from_invoice(reading: InvoiceReading) -> dict[str, Any]:
+    """The dialog's fields from what the invoice says; a contractor only when the bank details are
+    all there and valid, so the dialog asks rather than carries a half-read requisite."""
+    data: dict[str, Any] = {"read": []}
+    try:
+        checked = validate_requisites(inn=reading.supplier_inn, kpp=reading.supplier_kpp, bik=reading.bik,
+                                      account=reading.account, corr_account=reading.corr_account)
+    except DomainError:
+        checked = None
+    if checked is not None and reading.supplier_name:
+        data |= {"contractor_inn": checked.inn, "contractor_kpp": checked.kpp or "", "bik": checked.bik,
+                 "account": checked.account, "corr_account": checked.corr_account or "",
+                 "contractor_name": reading.supplier_name[:300], "bank_name": (reading.bank_name or "")[:300],
+                 "known_contractor": True}
+        data["read"].append("contractor")
+    if reading.amount_kopecks:
+        data["amount"] = format_amount(reading.amount_kopecks)
+        data["read"].append("amount")
+    if reading.purpose_hint:
+        data["purpose"] = " ".join(reading.purpose_hint.split())[:210]
+        data["read"].append("purpose")
+    prefilled = {"contractor": "inn", "amount": "amount", "purpose": "purpose"}
+    data["prefilled"] = ["file", *(prefilled[key] for key in data["read"])]
+    return data
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -161,6 +220,9 @@ async def advance(message: Message, state: FSMContext, core: Core, t: Texts, don
         if editing and not (done in CONTRACTOR and step in CONTRACTOR):
             step = "summary"
         if step in ("name", "kpp", "bik", "account") and data.get("known_contractor"):
+            position += 1
+            continue
+        if step in data.get("prefilled", ()):  # read from the invoice: shown on the summary to confirm
             position += 1
             continue
         if step == "kpp" and len(data.get("contractor_inn", "")) == 12:

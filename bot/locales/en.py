@@ -160,4 +160,12 @@ TEXTS: dict[str, str] = {
     # calendar
     "calendar.months": "January,February,March,April,May,June,July,August,September,October,November,December",
     "calendar.weekdays": "Mo,Tu,We,Th,Fr,Sa,Su",
+    # a PDF invoice sent to the bot
+    "new.invoice_read": "📄 I read the invoice: {found}. Pick the request type and the pay-by date, then check "
+                        "everything on the last step: nothing goes without your Submit, and any field can be corrected.",
+    "new.invoice_nothing": "no requisites found — I'll ask for them",
+    "new.invoice_contractor": "the payee with bank details",
+    "new.invoice_amount": "the amount",
+    "new.invoice_purpose": "the payment purpose",
+    "new.invoice_unreadable": "📄 {reason} The file is attached to the request; let's fill it in step by step.",
 }
