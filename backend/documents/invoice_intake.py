@@ -28,8 +28,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+import zxingcpp
 from pypdf import PdfReader
 
+from backend.documents.payment_qr import PaymentDetails, decode
 from backend.errors import InvalidInput
 from backend.i18n import translate
 from backend.requisites import (
@@ -61,6 +63,9 @@ TOTALS_DIFFER = "invoice.totals_differ"
 # ``reason`` tells the cases apart.
 _FILE_FIELD = "file"
 
+QR_PAGES = 3  # the payment QR code is printed on the first page, rarely the last of a short invoice
+FROM_QR_ONLY = "invoice.from_qr_only"
+QR_DIFFERS = "invoice.qr_differs"
 MIN_TEXT_CHARS = 20  # fewer letters and digits than this on all pages: a scan
 MAX_PAGES = 30  # an invoice is a page or two; this bounds the work on a hostile file
 
@@ -96,15 +101,56 @@ class InvoiceReading:
 
 
 def read_invoice(pdf: bytes) -> InvoiceReading:
-    """Read an invoice PDF; a scan without text gives ``readable=False``, a non-PDF raises."""
+    """Read an invoice PDF: its text layer, and the payment QR code (GOST R 56042) in its
+    pictures when there is one. A scan without text or QR gives ``readable=False``; a non-PDF raises."""
     text = _extract_text(pdf)
+    qr = read_payment_qr(pdf)
     letters = sum(ch.isalnum() for ch in text)
-    if letters < MIN_TEXT_CHARS:
-        return InvoiceReading(readable=False, reason=NO_TEXT_LAYER)
-    if not _looks_like_words(text):
+    if letters < MIN_TEXT_CHARS or not _looks_like_words(text):
+        if qr is not None:  # a scan, but the QR code says everything a request needs
+            return with_qr(InvoiceReading(warnings=[FROM_QR_ONLY]), qr)
         # A font without a ToUnicode map gives glyph codes, not letters: as good as a scan.
-        return InvoiceReading(readable=False, reason=GARBLED_TEXT)
-    return read_invoice_text(text)
+        return InvoiceReading(readable=False, reason=NO_TEXT_LAYER if letters < MIN_TEXT_CHARS else GARBLED_TEXT)
+    reading = read_invoice_text(text)
+    return with_qr(reading, qr) if qr is not None else reading
+
+
+def read_payment_qr(pdf: bytes) -> PaymentDetails | None:
+    """The first GOST payment QR code in the pictures of the first pages, or None. A picture that
+    cannot be read is skipped: the QR code only adds to what the text says."""
+    try:
+        reader = PdfReader(io.BytesIO(pdf), strict=False)
+        pages = reader.pages[:QR_PAGES]
+        for page in pages:
+            for picture in page.images:
+                for found in zxingcpp.read_barcodes(picture.image, formats=zxingcpp.BarcodeFormat.QRCode):
+                    if found.bytes[:7] in (b"ST00011", b"ST00012", b"ST00013"):
+                        return decode(found.bytes)
+    except Exception as error:  # noqa: BLE001 — a broken picture or a bad code: read the text alone
+        log.info("no payment QR read from the invoice: %r", error)
+    return None
+
+
+def with_qr(reading: InvoiceReading, qr: PaymentDetails) -> InvoiceReading:
+    """The QR code's payee and payment where the text had none; where both have a value and
+    they differ, the QR code's (machine-made) is kept and the difference is a warning."""
+    pairs = (("supplier_name", qr.name), ("account", qr.personal_acc), ("bank_name", qr.bank_name),
+             ("bik", qr.bic), ("corr_account", qr.corresp_acc if qr.corresp_acc.strip("0") else None),
+             ("supplier_inn", qr.payee_inn), ("supplier_kpp", qr.kpp), ("amount_kopecks", qr.sum_kopecks),
+             ("purpose_hint", qr.purpose))
+    differs = False
+    for name, value in pairs:
+        if value in (None, ""):
+            continue
+        current = getattr(reading, name)
+        if current not in (None, "") and current != value and name not in ("supplier_name", "bank_name", "purpose_hint"):
+            differs = True
+        if current in (None, "") or name not in ("supplier_name", "bank_name", "purpose_hint"):
+            setattr(reading, name, value)
+    if differs and QR_DIFFERS not in reading.warnings:
+        reading.warnings.append(QR_DIFFERS)
+    reading.readable, reading.reason = True, None
+    return reading
 
 
 def _extract_text(pdf: bytes) -> str:

@@ -299,4 +299,6 @@ MESSAGES: dict[str, str] = {
     "invoice.supplier_inn_conflict": "The invoice shows two different supplier INNs — check who is paid.",
     "invoice.inn_invalid": "An INN with a wrong check digit was ignored.",
     "invoice.totals_differ": "The invoice's \"to pay\" and \"total amount\" figures differ.",
+    "invoice.from_qr_only": "The PDF has no text, but its payment QR code gave the requisites, amount and purpose.",
+    "invoice.qr_differs": "The invoice's text and its QR code disagree on requisites or amount — the QR code's are used; check them.",
 }

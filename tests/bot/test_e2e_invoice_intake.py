@@ -86,3 +86,15 @@ async def test_a_file_that_is_not_a_pdf_gets_a_clear_answer(viza: Viza):
     await viza.bind("manager")
     reply = await send_invoice(viza, "invoice.pdf", data=b"PK\x03\x04 this is a zip")
     assert "не PDF" in reply.text or "PDF" in reply.text
+
+
+async def test_a_scan_with_the_payment_qr_code_is_read_from_the_code(viza: Viza):
+    await viza.bind("manager")
+    user = viza["manager"]
+    read = await send_invoice(viza, "scan_with_qr.pdf")
+    assert "Прочитал счёт" in read.text and "QR-код" in read.text
+    await pick_type_and_day(viza)
+    summary = await viza.tg.wait_for(lambda: user.last_bot_message if "Проверьте заявку" in (user.last_bot_message.text or "")
+                                     else None)
+    for shown in ("7715024683", "40702810100000002468", "48\u00a0000,00", "Оплата по счету № 77"):
+        assert shown in summary.text, (shown, summary.text)

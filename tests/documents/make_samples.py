@@ -247,12 +247,41 @@ def scan() -> bytes:
     return bytes(pdf.output())
 
 
+QR_INN = make_valid_inn10("771502468")
+QR_ACCOUNT = make_valid_account(BIK, "40702810", 2468)
+
+
+def scan_with_qr() -> bytes:
+    """A scanned invoice (no text layer) that carries the GOST R 56042 payment QR code, as
+    many invoices printed from 1C do: everything the request needs is in the picture."""
+    import io
+
+    from backend.documents.payment_qr import PaymentDetails, qr_png
+
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(FIXED_DATE)
+    pdf.add_page()
+    pdf.set_fill_color(235, 235, 235)
+    pdf.rect(10, 10, 190, 277, style="F")
+    pdf.set_fill_color(40, 40, 40)
+    for n in range(8):
+        pdf.rect(20, 30 + n * 12, 60 + (n * 37) % 100, 4, style="F")
+    details = PaymentDetails(name='ООО "Квадрат"', personal_acc=QR_ACCOUNT, bank_name="ПАО СБЕРБАНК", bic=BIK,
+                             corresp_acc=CORR, payee_inn=QR_INN, kpp="771501001", sum_kopecks=4_800_000,
+                             purpose="Оплата по счету № 77 от 18.11.2026, в т.ч. НДС 8000.00")
+    pdf.image(io.BytesIO(qr_png(details, scale=4)), x=150, y=30, w=40)
+    return bytes(pdf.output())
+
+
 SAMPLE_BUILDERS = {
     "classic_1c.pdf": classic_1c,
     "services_vat.pdf": services_vat,
     "sole_trader.pdf": sole_trader,
     "multipage.pdf": multipage,
     "scan.pdf": scan,
+    "scan_with_qr.pdf": scan_with_qr,
 }
 
 

@@ -75,7 +75,36 @@ EXPECTED = {
         purpose_hint="Оплата по счету № ТС-981 от 03.03.2027, в т.ч. НДС 6666.67",
         warnings=[],
     ),
+    # A scan with no text at all, but with the payment QR code: everything comes from the code.
+    "scan_with_qr.pdf": _fields(
+        readable=True, reason=None,
+        supplier_name='ООО "Квадрат"', supplier_inn="7715024683", supplier_kpp="771501001",
+        bik=BIK, account="40702810100000002468", corr_account=CORR, bank_name="ПАО СБЕРБАНК",
+        amount_kopecks=4800000, vat_kopecks=None, invoice_number=None, invoice_date=None,
+        purpose_hint="Оплата по счету № 77 от 18.11.2026, в т.ч. НДС 8000.00",
+        warnings=["invoice.from_qr_only"],
+    ),
 }
+
+
+class TestPaymentQr:
+    def test_the_qr_code_fills_what_the_text_lacks_and_wins_where_they_differ(self):
+        from backend.documents.invoice_intake import with_qr
+        from backend.documents.payment_qr import PaymentDetails
+
+        text = read_invoice_text(f"Поставщик: ООО \"Ромашка\", ИНН {SUPPLIER_INN}\nИтого к оплате: 1 000,00\n")
+        qr = PaymentDetails(name="ООО Ромашка (из QR)", personal_acc=make_valid_account(BIK, "40702810", 55),
+                            bank_name=SBER, bic=BIK, corresp_acc=CORR, payee_inn=SUPPLIER_INN, sum_kopecks=120_000)
+        merged = with_qr(text, qr)
+        assert merged.supplier_name == 'ООО "Ромашка"'  # the text's words are kept
+        assert merged.account == make_valid_account(BIK, "40702810", 55) and merged.bik == BIK  # filled in
+        assert merged.amount_kopecks == 120_000 and "invoice.qr_differs" in merged.warnings  # the code wins, said
+        assert "QR" in merged.warning_messages("en")[-1]
+
+    def test_a_pdf_without_a_qr_code_reads_as_before(self):
+        from backend.documents.invoice_intake import read_payment_qr
+
+        assert read_payment_qr((SAMPLES / "classic_1c.pdf").read_bytes()) is None
 
 
 class TestSamplePdfs:
