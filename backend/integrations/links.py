@@ -17,11 +17,6 @@ async def find_link(session: AsyncSession, system: str, kind: str, local_key: st
         ExternalLink.system == system, ExternalLink.kind == kind, ExternalLink.local_key == local_key))
 
 
-async def find_links(session: AsyncSession, system: str, kind: str) -> list[ExternalLink]:
-    return list((await session.scalars(select(ExternalLink).where(
-        ExternalLink.system == system, ExternalLink.kind == kind))).all())
-
-
 async def save_link(session: AsyncSession, system: str, kind: str, local_key: str, external_id: str,
                     **data: Any) -> None:
     """Remember the twin (an upsert: two workers that found the same twin agree)."""

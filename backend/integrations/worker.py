@@ -87,23 +87,20 @@ class Runner(Protocol):
 
 
 class OneByOne:
-    async def run(self, handlers: Sequence[Awaitable[Any]]) -> list[Any]:
-        return await run_one_by_one(handlers)
-
-
-async def run_one_by_one(handlers: Sequence[Awaitable[Any]]) -> list[Any]:
     """Handlers in turn; once the system is found unavailable the rest are not started."""
-    results: list[Any] = []
-    for handler in handlers:
-        if results and isinstance(results[-1], Unavailable):
-            handler.close()  # type: ignore[attr-defined] — a coroutine never started
-            results.append(results[-1])
-            continue
-        try:
-            results.append(await handler)
-        except Exception as error:  # noqa: BLE001 — settled by the worker per row
-            results.append(error)
-    return results
+
+    async def run(self, handlers: Sequence[Awaitable[Any]]) -> list[Any]:
+        results: list[Any] = []
+        for handler in handlers:
+            if results and isinstance(results[-1], Unavailable):
+                handler.close()  # type: ignore[attr-defined] — a coroutine never started
+                results.append(results[-1])
+                continue
+            try:
+                results.append(await handler)
+            except Exception as error:  # noqa: BLE001 — settled by the worker per row
+                results.append(error)
+        return results
 
 
 class SyncWorker(OutboxWorker):

@@ -237,7 +237,7 @@ def payment_sent_message(request: PaymentRequest, payer: LegalEntity, *, sender:
     subject = f"Оплата по счёту {invoice} — {payer.name}" if invoice else f"Оплата — {payer.name}"
     context = dict(
         subject=subject, payer_name=payer.name, payer_inn=payer.inn, paid_on=_day(request.paid_on),
-        amount=_money(request.amount, request.currency), purpose=request.purpose, invoice=invoice,
+        amount=format_money(request.amount, request.currency), purpose=request.purpose, invoice=invoice,
         number=request.number,
     )
     message = EmailMessage()
@@ -255,7 +255,3 @@ def payment_sent_message(request: PaymentRequest, payer: LegalEntity, *, sender:
 def _day(value: date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else "—"
 
-
-def _money(minor: int, currency: str) -> str:
-    """As the bot writes it in Russian: 15 000,00 ₽."""
-    return format_money(minor, currency)

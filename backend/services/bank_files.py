@@ -235,7 +235,7 @@ class Unmatched:
         params = dict(self.params)
         if self.error is not None:
             params["reason"] = self.error.message(lang)
-        return translate(f"bank_import.{self.reason}", lang, amount=money(self.statement.amount, lang),
+        return translate(f"bank_import.{self.reason}", lang, amount=format_money(self.statement.amount, "RUB", lang),
                          inn=self.statement.recipient.inn, **params)
 
 
@@ -259,10 +259,6 @@ class StatementResult:
     unmatched: list[Unmatched] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
 
-
-def money(minor: int, lang: str) -> str:
-    """Rubles as a reader of ``lang`` writes them: 1 234,50 ₽ or 1,234.50 ₽."""
-    return format_money(minor, "RUB", lang)
 
 
 def read_statement(data: bytes) -> ExchangeFile:

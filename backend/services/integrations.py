@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import Forbidden, InvalidInput
@@ -60,23 +60,16 @@ async def full_sync(session: AsyncSession, actor: Actor, topic: str) -> dict[str
             if row.topic == topic and await enqueue(session, row.topic, f"{row.dedup_key}:full", row.payload,
                                                     ordering_key=row.ordering_key):
                 queued["counterparties"] += 1
-    if topic == ONEC:  # approved and not yet paid: their payment orders
-        latest = (select(HistoryEvent.request_id, func.max(HistoryEvent.id).label("history_id"))
-                  .join(PaymentRequest, PaymentRequest.id == HistoryEvent.request_id)
-                  .where(PaymentRequest.status == "approved").group_by(HistoryEvent.request_id).subquery())
-        for request_id, history_id in await session.execute(select(latest.c.request_id, latest.c.history_id)):
-            if await enqueue(session, ONEC, f"onec:request:{history_id}:full",
-                             {"kind": "payment_order", "request_id": request_id, "history_id": history_id, "full": True},
-                             ordering_key=f"request:{request_id}"):
-                queued["requests"] += 1
-    if topic == BITRIX24:
-        latest = (select(HistoryEvent.request_id, func.max(HistoryEvent.id).label("history_id"))
-                  .group_by(HistoryEvent.request_id).subquery())
-        for request_id, history_id in await session.execute(select(latest.c.request_id, latest.c.history_id)):
-            if await enqueue(session, BITRIX24, f"bitrix24:request:{history_id}:full",
-                             {"kind": "request", "request_id": request_id, "history_id": history_id, "full": True},
-                             ordering_key=f"request:{request_id}"):
-                queued["requests"] += 1
+    # Each request's latest event: for 1C only the approved ones (their payment orders).
+    kind, only = {BITRIX24: ("request", true()), ONEC: ("payment_order", PaymentRequest.status == "approved")}[topic]
+    latest = (select(HistoryEvent.request_id, func.max(HistoryEvent.id).label("history_id"))
+              .join(PaymentRequest, PaymentRequest.id == HistoryEvent.request_id)
+              .where(only).group_by(HistoryEvent.request_id).subquery())
+    for request_id, history_id in await session.execute(select(latest.c.request_id, latest.c.history_id)):
+        if await enqueue(session, topic, f"{topic}:request:{history_id}:full",
+                         {"kind": kind, "request_id": request_id, "history_id": history_id, "full": True},
+                         ordering_key=f"request:{request_id}"):
+            queued["requests"] += 1
     return queued
 
 

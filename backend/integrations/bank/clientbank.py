@@ -359,13 +359,18 @@ def _required(values: dict[str, tuple[int, str]], key: str, started: int) -> tup
     return values[key]
 
 
-def _date(values: dict[str, tuple[int, str]], key: str, *, started: int | None = None) -> date | None:
+def _given(values: dict[str, tuple[int, str]], key: str, started: int | None) -> tuple[int, str] | None:
+    """(line, text) of ``key``: required when ``started`` (the section's first line) is given,
+    else None when it is absent or empty."""
     if started is not None:
-        number, text = _required(values, key, started)
-    elif values.get(key, (0, ""))[1]:
-        number, text = values[key]
-    else:
+        return _required(values, key, started)
+    return values[key] if values.get(key, (0, ""))[1] else None
+
+
+def _date(values: dict[str, tuple[int, str]], key: str, *, started: int | None = None) -> date | None:
+    if (given := _given(values, key, started)) is None:
         return None
+    number, text = given
     try:
         return parse_date(text)
     except ValueError:
@@ -387,12 +392,9 @@ def _time(values: dict[str, tuple[int, str]], key: str) -> time | None:
 
 def _amount(values: dict[str, tuple[int, str]], key: str, *, started: int | None = None,
             signed: bool = False) -> int | None:
-    if started is not None:
-        number, text = _required(values, key, started)
-    elif values.get(key, (0, ""))[1]:
-        number, text = values[key]
-    else:
+    if (given := _given(values, key, started)) is None:
         return None
+    number, text = given
     try:
         return parse_amount(text, signed=signed)
     except ValueError:

@@ -407,7 +407,9 @@ async def _request_and_event(session: AsyncSession, request_id: int, history_id:
     event = await session.get(HistoryEvent, history_id)
     if request is None or event is None:
         return None
-    people = {e.id: e for e in await Directory(session).with_role("accountant")}
+    # The accountants only when one of them gets the task to pay.
+    approved = event.to_status == "approved" and event.from_status != "approved"
+    people = {e.id: e for e in await Directory(session).with_role("accountant")} if approved else {}
     initiator = await session.get(Employee, request.initiator_id)
     if initiator is not None:
         people[initiator.id] = initiator

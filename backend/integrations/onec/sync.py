@@ -319,13 +319,16 @@ class OneCSync:
 
 
 async def _open_orders(session: AsyncSession) -> list[tuple[str, str, datetime]]:
-    links = (await session.execute(select(ExternalLink.local_key, ExternalLink.external_id, ExternalLink.created_at)
-                                   .where(ExternalLink.system == SYSTEM, ExternalLink.kind == "payment_order"))).all()
-    if not links:
+    """(request id, order ref, linked at) of the approved requests that have a 1C order: what a
+    write-off may pay. Bounded by what is waiting for payment, not by every order ever made."""
+    approved = [str(i) for i in (await session.scalars(
+        select(PaymentRequest.id).where(PaymentRequest.status == "approved"))).all()]
+    if not approved:
         return []
-    approved = set((await session.scalars(select(PaymentRequest.id).where(
-        PaymentRequest.id.in_([int(k) for k, _, _ in links]), PaymentRequest.status == "approved"))).all())
-    return [(k, ref, created) for k, ref, created in links if int(k) in approved]
+    return list((await session.execute(
+        select(ExternalLink.local_key, ExternalLink.external_id, ExternalLink.created_at)
+        .where(ExternalLink.system == SYSTEM, ExternalLink.kind == "payment_order",
+               ExternalLink.local_key.in_(approved)))).all())
 
 
 async def _request_with_payer(session: AsyncSession, request_id: int):
