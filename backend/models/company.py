@@ -25,6 +25,19 @@ class LegalEntity(Base):
     # Overrides the yearly USN limit from settings when a company must stop earlier.
     usn_income_limit: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Income of a year received outside Viza (before it, or from 1C), {"2026": kopecks}: the USN
+    # check adds the invoices issued here to it.
+    usn_income_outside: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # What the print forms say about us.
+    ogrn: Mapped[str] = mapped_column(String(15), default="")
+    address: Mapped[str] = mapped_column(String(500), default="")
+    director: Mapped[str] = mapped_column(String(300), default="")  # "Генеральный директор Иванов И. И."
+    chief_accountant: Mapped[str] = mapped_column(String(200), default="")
+    # Number formats: {n} the number in the year (zero-padded as {n:04d}), {year}, {yy}, {code}.
+    contract_number_format: Mapped[str] = mapped_column(String(60), default="{code}-Д-{yy}/{n:04d}")
+    invoice_number_format: Mapped[str] = mapped_column(String(60), default="{code}-{yy}-{n:05d}")
+    # Catalogue folders (1C group codes) whose goods this entity sells; [] = any.
+    catalogue_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -24,10 +24,13 @@ class PaymentRequest(Base):
         Index("ix_pr_legal_entity", "legal_entity_id", "status", "id"),
         Index("ix_pr_amount", "amount", "id"),
         Index("ix_pr_invoice", "contractor_inn", "invoice_number"),
+        Index("ix_pr_kind", "kind", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    # payment: a payment request; contract: a contract approval (its details in ``contracts``).
+    kind: Mapped[str] = mapped_column(String(10), default="payment")
     version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     # Position (1-based) of the active stage while pending; the stage that returned it when returned.
@@ -144,7 +147,8 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20))  # invoice | payment_order | closing | other
+    kind: Mapped[str] = mapped_column(String(20))  # invoice | payment_order | closing | contract | other
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a contract file's version, 1, 2, …
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(100))

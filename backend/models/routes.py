@@ -18,6 +18,10 @@ class RequestType(Base):
     name_ru: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # payment: routes payment requests; contract: routes contract approvals.
+    kind: Mapped[str] = mapped_column(String(10), default="payment")
+    # Contracts only: the number is given on approval, or reserved at submit and confirmed on approval.
+    numbering: Mapped[str] = mapped_column(String(10), default="approval")  # approval | reserve
 
     stages: Mapped[list[RouteStage]] = relationship(
         back_populates="request_type", cascade="all, delete-orphan",
