@@ -21,9 +21,12 @@ _PAID = ("paid", "closed")
 
 def request_rows(request: PaymentRequest, event: HistoryEvent) -> list[OutboxMessage]:
     """Bitrix24 mirrors every event (item stage, a timeline comment on the deal, tasks); the
-    deal's expenses follow paid requests; 1C gets a payment order when a request is approved."""
+    deal's expenses follow paid requests; 1C gets a payment order when a request is approved.
+    A contract approval gets the comments and tasks only."""
     base = {"request_id": request.id, "history_id": event.id}
     rows = [_row(BITRIX24, f"bitrix24:request:{event.id}", f"request:{request.id}", kind="request", **base)]
+    if request.kind == "contract":  # comments and tasks on the deal; no money moves, so nothing for 1C
+        return rows
     if request.bitrix24_deal_id and (event.to_status in _PAID or event.from_status in _PAID):
         deal = request.bitrix24_deal_id
         rows.append(_row(BITRIX24, f"bitrix24:deal:{deal}:{event.id}", f"deal:{deal}", kind="deal_expenses",

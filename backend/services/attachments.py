@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import filetype
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import InvalidInput, NotFound
@@ -21,7 +21,7 @@ from backend.workflows.actors import Actor
 from backend.workflows.engine import transition
 from backend.workflows.lifecycle import Action
 
-KINDS = ("invoice", "payment_order", "closing", "other")
+KINDS = ("invoice", "payment_order", "closing", "contract", "other")
 # What people really send: scans, PDFs, office documents. Sniffed from the bytes, not the name.
 ALLOWED_TYPES = {
     "application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/heic": "heic",
@@ -91,15 +91,36 @@ async def attach(session: AsyncSession, store: FileStore, actor: Actor, request:
     if kind not in KINDS:
         raise InvalidInput("attachment.kind", field="kind", allowed=", ".join(KINDS))
     mime = check_file(content, filename, max_bytes)
+    version = await _contract_version(session, request, kind, mime)
     attachment = Attachment(request_id=request.id, kind=kind, sha256=hashlib.sha256(content).hexdigest(),
                             size=len(content), content_type=mime, filename=clean_filename(filename),
-                            uploaded_by_id=actor.employee_id)
+                            uploaded_by_id=actor.employee_id, version=version)
     session.add(attachment)
     await session.flush()
     await transition(session, request, Action.ATTACH, actor, data={"attachment": attachment})
     # Written only once the rules passed; a file left by a later rollback is harmless (same hash).
     store.put(content)
     return attachment
+
+
+CONTRACT_TYPES = {"application/pdf", "application/msword",
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+async def _contract_version(session: AsyncSession, request: PaymentRequest, kind: str, mime: str) -> int | None:
+    """A contract file is the next version of the contract text (1, 2, …); only a contract
+    approval has one, and only as a document (DOCX, DOC or PDF)."""
+    if kind != "contract" and request.kind == "contract" and kind == "invoice":
+        raise InvalidInput("attachment.kind_for_contract", field="kind")
+    if kind != "contract":
+        return None
+    if request.kind != "contract":
+        raise InvalidInput("attachment.contract_on_payment", field="kind")
+    if mime not in CONTRACT_TYPES:
+        raise InvalidInput("attachment.contract_type", field="file")
+    latest = await session.scalar(select(func.max(Attachment.version)).where(
+        Attachment.request_id == request.id, Attachment.kind == "contract"))
+    return (latest or 0) + 1
 
 
 async def list_attachments(session: AsyncSession, request_id: int) -> list[Attachment]:
@@ -115,4 +136,5 @@ async def get_attachment(session: AsyncSession, request_id: int, attachment_id: 
 
 def attachment_view(a: Attachment) -> dict:
     return {"id": a.id, "kind": a.kind, "filename": a.filename, "size": a.size, "content_type": a.content_type,
-            "sha256": a.sha256, "uploaded_by_id": a.uploaded_by_id, "uploaded_at": a.uploaded_at}
+            "sha256": a.sha256, "uploaded_by_id": a.uploaded_by_id, "uploaded_at": a.uploaded_at,
+            "version": a.version}

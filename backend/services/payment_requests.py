@@ -62,7 +62,7 @@ REQUIRED_ON_CREATE = ("request_type_id", "legal_entity_id", "subject", "contract
 
 async def create_request(session: AsyncSession, actor: Actor, fields: PaymentRequestFields) -> PaymentRequest:
     """A new draft by ``actor``; a known INN fills the contractor's name and bank details."""
-    initiator = await _initiator(session, actor)
+    initiator = await initiator_of(session, actor)
     given = fields.model_dump(exclude_unset=True, exclude_none=True)
     missing = [InvalidInput("field.required", field=f) for f in REQUIRED_ON_CREATE if f not in given]
     if missing:
@@ -109,7 +109,11 @@ async def act(session: AsyncSession, actor: Actor, request_id: int, action: Acti
               expected_version: int | None = None, **data: Any) -> Outcome:
     """Submit, approve, reject, return, comment, add an approver, mark paid, close or cancel."""
     request = await get_visible(session, actor, request_id)
-    if action == Action.SUBMIT:
+    if action == Action.SUBMIT and request.kind == "contract":
+        from backend.services.contracts import check_submittable  # contracts build on this module
+
+        await check_submittable(session, actor, request)
+    elif action == Action.SUBMIT:
         await _check_submittable(session, actor, request)
     return await transition(session, request, action, actor, comment=comment,
                             expected_version=expected_version, data=data)
@@ -145,7 +149,7 @@ def search_text(request: PaymentRequest) -> str:
 
 # --- validation -------------------------------------------------------------------------------
 
-async def _initiator(session: AsyncSession, actor: Actor) -> Employee:
+async def initiator_of(session: AsyncSession, actor: Actor) -> Employee:
     employee = await session.get(Employee, actor.employee_id) if actor.employee_id else None
     if employee is None or not employee.active:
         raise InvalidInput("request.actor_not_employee")

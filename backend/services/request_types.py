@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +36,10 @@ class RequestTypeIn(BaseModel):
     name_ru: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     active: bool = True
+    kind: Literal["payment", "contract"] = Field(
+        default="payment", description="payment: routes payment requests; contract: routes contract approvals")
+    numbering: Literal["approval", "reserve"] = Field(
+        default="approval", description="Contracts: number given on approval, or reserved at submit")
     stages: list[StageIn] = Field(min_length=1)
 
 
@@ -80,7 +84,8 @@ async def create_request_type(session: AsyncSession, data: RequestTypeIn) -> Req
     if await session.scalar(select(RequestType.id).where(RequestType.code == data.code)):
         raise Conflict("request_type.code_taken", field="code", code_value=data.code)
     await check_stages(session, data.stages)
-    request_type = RequestType(code=data.code, name_ru=data.name_ru, name_en=data.name_en, active=data.active)
+    request_type = RequestType(code=data.code, name_ru=data.name_ru, name_en=data.name_en, active=data.active,
+                               kind=data.kind, numbering=data.numbering)
     request_type.stages = _stage_rows(data.stages)
     session.add(request_type)
     await session.flush()
@@ -108,6 +113,7 @@ class RequestTypePatch(BaseModel):
     name_ru: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, min_length=1, max_length=200)
     active: bool | None = None
+    numbering: Literal["approval", "reserve"] | None = None
 
 
 async def update_request_type(session: AsyncSession, request_type_id: int, data: RequestTypePatch) -> RequestType:
@@ -129,8 +135,12 @@ async def get_request_type(session: AsyncSession, request_type_id: int) -> Reque
     return await get_or_not_found(session, RequestType, request_type_id, "request_type.not_found")
 
 
-async def list_request_types(session: AsyncSession, *, include_inactive: bool = False) -> list[RequestType]:
+async def list_request_types(session: AsyncSession, *, include_inactive: bool = False,
+                             kind: str | None = "payment") -> list[RequestType]:
+    """Active types of one kind (payment requests by default; None for every kind)."""
     query = select(RequestType).order_by(RequestType.id)
+    if kind is not None:
+        query = query.where(RequestType.kind == kind)
     if not include_inactive:
         query = query.where(RequestType.active.is_(True))
     return list(await session.scalars(query))
@@ -139,7 +149,8 @@ async def list_request_types(session: AsyncSession, *, include_inactive: bool = 
 def request_type_view(request_type: RequestType) -> dict[str, Any]:
     return {
         "id": request_type.id, "code": request_type.code, "name_ru": request_type.name_ru,
-        "name_en": request_type.name_en, "active": request_type.active,
+        "name_en": request_type.name_en, "active": request_type.active, "kind": request_type.kind,
+        "numbering": request_type.numbering,
         "stages": [
             {"position": s.position, "name": s.name, "approvers": s.approvers, "mode": s.mode,
              "required_count": s.required_count, "conditions": s.conditions, "sla_hours": s.sla_hours}
@@ -149,10 +160,16 @@ def request_type_view(request_type: RequestType) -> dict[str, Any]:
 
 
 async def load_defaults(session: AsyncSession, path: Path = DEFAULTS) -> int:
-    """Load the default request types on first start; returns how many were added (0 later)."""
-    if await session.scalar(select(func.count()).select_from(RequestType)):
-        return 0
+    """Load the default request types on first start; returns how many were added.
+
+    Later starts add nothing, except the default contract route when no contract route
+    exists (a company that started before contract approvals existed gets one)."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for item in document["request_types"]:
-        await create_request_type(session, RequestTypeIn.model_validate(item))
-    return len(document["request_types"])
+    items = [RequestTypeIn.model_validate(item) for item in document["request_types"]]
+    if await session.scalar(select(func.count()).select_from(RequestType)):
+        has_contract_route = await session.scalar(select(RequestType.id).where(RequestType.kind == "contract").limit(1))
+        taken = set(await session.scalars(select(RequestType.code)))
+        items = [] if has_contract_route else [i for i in items if i.kind == "contract" and i.code not in taken]
+    for item in items:
+        await create_request_type(session, item)
+    return len(items)

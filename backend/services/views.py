@@ -11,10 +11,10 @@ from backend.models import Employee, HistoryEvent, PaymentRequest
 from backend.money import format_amount
 from backend.workflows.actors import Actor
 from backend.workflows.engine import parties_of, round_stages
-from backend.workflows.lifecycle import Action, Party, Status, actions_available
+from backend.workflows.lifecycle import Action, Kind, Party, Status, actions_available
 
 SUMMARY_FIELDS = (
-    "id", "number", "version", "status", "current_stage", "round", "legal_entity_id", "request_type_id",
+    "id", "number", "kind", "version", "status", "current_stage", "round", "legal_entity_id", "request_type_id",
     "department_id", "expense_item_id", "initiator_id", "subject", "counterparty_id", "contractor_name",
     "contractor_inn", "contractor_kpp", "bank_name", "bik", "account", "corr_account", "currency", "pay_by",
     "purpose", "invoice_number", "invoice_date", "is_prepayment", "bitrix24_deal_id", "flags", "paid_on",
@@ -54,7 +54,7 @@ async def detail(session: AsyncSession, actor: Actor, request: PaymentRequest) -
 async def available_actions(session: AsyncSession, actor: Actor, request: PaymentRequest) -> list[Action]:
     """What the caller, who already sees the request, may do with it now."""
     parties = await parties_of(session, actor, request, frozenset(Party) - {Party.VIEWER})
-    return actions_available(Status(request.status), parties | {Party.VIEWER})
+    return actions_available(Status(request.status), parties | {Party.VIEWER}, Kind(request.kind))
 
 
 async def history_view(session: AsyncSession, events: list[HistoryEvent]) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The one transition function: every change of a payment request goes through ``transition``.
+"""The one transition function: every change of a registry item (a payment request or a
+contract approval) goes through ``transition``.
 
 It checks that the action is allowed from the current status and by this actor, applies
 the change, appends the history event and writes the follow-up work (notifications,
@@ -27,8 +28,9 @@ from backend.models import (
 from backend.integrations.outbox_rows import request_rows
 from backend.notifications import EMAIL, notice_row
 from backend.workflows.actors import Actor
-from backend.workflows.lifecycle import Action, Party, Status, Transition, find_transition
-from backend.workflows.policies import run_submit_policies
+from backend.workflows import contracts
+from backend.workflows.lifecycle import Action, Kind, Party, Status, Transition, find_transition
+from backend.workflows.policies import PolicyResult, run_submit_policies
 from backend.workflows.routing import Directory, RouteContext, active_deputy, resolve_route
 from backend.workflows.visibility import can_see
 
@@ -79,7 +81,7 @@ async def transition(
 ) -> Outcome:
     """Apply ``action`` to ``request`` on behalf of ``actor``, inside the caller's transaction."""
     source = Status(request.status) if action != Action.CREATE else None
-    found = find_transition(action, source)
+    found = find_transition(action, source, Kind(request.kind))
     if action in DECISION_STATUS and await _is_repeat(session, actor, request, action):
         return Outcome(request=request, changed=False)
     if found is None:
@@ -297,9 +299,25 @@ async def _advance(step: Step) -> Status:
             return Status.PENDING
     step.request.current_stage = None
     step.request.approved_at = step.now
+    if _is_contract(step):
+        await contracts.on_approved(step)
+        step.notify([step.request.initiator_id], "contract_approved")
+        return Status.APPROVED
     step.notify([step.request.initiator_id], "approved")
     step.notify([e.id for e in await Directory(step.session).with_role("accountant")], "approved_for_payment")
     return Status.APPROVED
+
+
+def _is_contract(step: Step) -> bool:
+    return step.request.kind == Kind.CONTRACT.value
+
+
+async def _policies(step: Step) -> PolicyResult:
+    """The submit-time checks of a payment (budget, duplicate invoice, changed account); a
+    contract spends nothing, so none of them applies to it."""
+    if _is_contract(step):
+        return PolicyResult()
+    return await run_submit_policies(step.session, step.request)
 
 
 # --- handlers, one per action -----------------------------------------------------------------
@@ -315,7 +333,7 @@ async def _update(step: Step) -> Status:
     status = Status(request.status)
     if status in (Status.PENDING, Status.APPROVED) and set(changes) & set(MATERIAL_FIELDS):
         # The corrected request is judged as a new submit would be: budget, duplicates, account.
-        policy = await run_submit_policies(step.session, request)
+        policy = await _policies(step)
         request.flags = policy.flags
         step.details["flags"] = [f["code"] for f in policy.flags]
         step.details["approvals_voided"] = await _void_round(step, "void")
@@ -347,10 +365,12 @@ def material_fingerprint(request: PaymentRequest) -> str:
 
 async def _submit(step: Step) -> Status:
     request = step.request
-    policy = await run_submit_policies(step.session, request)
+    policy = await _policies(step)
     request.flags = policy.flags
     step.details["flags"] = [f["code"] for f in policy.flags]
     request.submitted_at = step.now
+    if _is_contract(step):
+        await contracts.on_submit(step)
     fingerprint = material_fingerprint(request)
     returned_at = request.current_stage if request.status == Status.RETURNED.value else None
     if returned_at is not None and fingerprint == request.material_fingerprint:
@@ -420,6 +440,8 @@ async def _reject(step: Step) -> Status:
     step.stage = stage.position
     _close_stage(step, stage, "rejected")
     await _void_open_stages(step)
+    if _is_contract(step):
+        await contracts.on_route_ended(step, was_approved=False)
     step.request.current_stage = None
     step.notify([step.request.initiator_id], "rejected")
     return Status.REJECTED
@@ -490,7 +512,9 @@ async def _cancel(step: Step) -> Status:
     if stage is not None:
         step.notify([t.assignee_id for t in stage.tasks if t.status == "pending"], "cancelled")
     await _void_open_stages(step)
-    if was == Status.APPROVED:
+    if _is_contract(step):
+        await contracts.on_route_ended(step, was_approved=was == Status.APPROVED)
+    elif was == Status.APPROVED:
         step.notify([e.id for e in await Directory(step.session).with_role("accountant")], "cancelled")
     step.notify([step.request.initiator_id], "cancelled")
     step.request.current_stage = None
@@ -504,6 +528,8 @@ async def _attach(step: Step) -> Status:
         raise Forbidden("attachment.accounting_only")
     step.details["attachment"] = {"id": attachment.id, "kind": attachment.kind, "filename": attachment.filename,
                                   "sha256": attachment.sha256, "size": attachment.size}
+    if attachment.version is not None:
+        step.details["attachment"]["version"] = attachment.version
     if attachment.kind == "payment_order":
         step.notify([step.request.initiator_id], "payment_order_attached")
     return Status(step.request.status)

@@ -1,4 +1,8 @@
-"""The life cycle of a payment request as one table of transitions (no ORM, no I/O)."""
+"""The life cycle of a registry item as one table of transitions (no ORM, no I/O).
+
+Two kinds of item share it: payment requests and contract approvals. A contract goes the same
+way up to "approved" (its number is given then) and is never paid or closed by accounting.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,11 @@ class Action(StrEnum):
     DELEGATE = "delegate"  # pending tasks handed to a deputy, or back; follows a delegation
 
 
+class Kind(StrEnum):
+    PAYMENT = "payment"
+    CONTRACT = "contract"
+
+
 class Party(StrEnum):
     """How an actor relates to a request; decides which transitions they may take."""
 
@@ -55,10 +64,12 @@ class Transition:
     targets: frozenset[Status]  # more than one when the outcome depends on the route
     parties: frozenset[Party]
     needs_comment: bool = False
+    kinds: frozenset[Kind] = frozenset(Kind)
 
 
-def _t(action, sources, targets, parties, needs_comment=False) -> Transition:
-    return Transition(action, frozenset(sources), frozenset(targets), frozenset(parties), needs_comment)
+def _t(action, sources, targets, parties, needs_comment=False, kinds=frozenset(Kind)) -> Transition:
+    return Transition(action, frozenset(sources), frozenset(targets), frozenset(parties), needs_comment,
+                      frozenset(kinds))
 
 
 S, P = Status, Party
@@ -73,8 +84,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.RETURN, {S.PENDING}, {S.RETURNED}, {P.APPROVER}, needs_comment=True),
     _t(Action.ADD_APPROVER, {S.PENDING}, {S.PENDING}, {P.APPROVER, P.ADMIN}),
     _t(Action.COMMENT, ALL - {S.DRAFT}, ALL - {S.DRAFT}, {P.VIEWER}, needs_comment=True),
-    _t(Action.MARK_PAID, {S.APPROVED}, {S.PAID}, {P.ACCOUNTANT}),
-    _t(Action.CLOSE, {S.PAID}, {S.CLOSED}, {P.ACCOUNTANT}),
+    _t(Action.MARK_PAID, {S.APPROVED}, {S.PAID}, {P.ACCOUNTANT}, kinds={Kind.PAYMENT}),
+    _t(Action.CLOSE, {S.PAID}, {S.CLOSED}, {P.ACCOUNTANT}, kinds={Kind.PAYMENT}),
     _t(Action.ATTACH, EDITABLE, EDITABLE, {P.INITIATOR, P.ADMIN}),
     _t(Action.ATTACH, {S.PENDING}, {S.PENDING}, {P.ADMIN}),
     # Payment orders and closing documents come from accounting once the request is approved.
@@ -87,17 +98,18 @@ TRANSITIONS: tuple[Transition, ...] = (
 INDIRECT = frozenset({Action.CREATE, Action.DELEGATE})
 
 
-def find_transition(action: Action, status: Status | None) -> Transition | None:
-    """The transition for ``action`` out of ``status``, or None when there is none."""
+def find_transition(action: Action, status: Status | None, kind: Kind = Kind.PAYMENT) -> Transition | None:
+    """The transition for ``action`` out of ``status`` for an item of ``kind``, or None when there is none."""
     for transition in TRANSITIONS:
-        if transition.action == action and status in transition.sources:
+        if transition.action == action and status in transition.sources and kind in transition.kinds:
             return transition
     return None
 
 
-def actions_available(status: Status, parties: frozenset[Party] | set[Party]) -> list[Action]:
-    """What someone related to a request by ``parties`` may do with it now."""
+def actions_available(status: Status, parties: frozenset[Party] | set[Party],
+                      kind: Kind = Kind.PAYMENT) -> list[Action]:
+    """What someone related to an item by ``parties`` may do with it now."""
     return [
         t.action for t in TRANSITIONS
-        if status in t.sources and t.parties & set(parties) and t.action not in INDIRECT
+        if status in t.sources and t.parties & set(parties) and t.action not in INDIRECT and kind in t.kinds
     ]

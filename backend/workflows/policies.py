@@ -52,6 +52,7 @@ async def find_budget(session: AsyncSession, request: PaymentRequest) -> Budget 
 async def spent_against(session: AsyncSession, budget: Budget, exclude_id: int) -> int:
     start, end = month_bounds(budget.month)
     query = select(func.coalesce(func.sum(PaymentRequest.amount), 0)).where(
+        PaymentRequest.kind == "payment",  # a contract's price is not money spent
         PaymentRequest.department_id == budget.department_id,
         PaymentRequest.currency == budget.currency,
         PaymentRequest.pay_by >= start, PaymentRequest.pay_by < end,

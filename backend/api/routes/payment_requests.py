@@ -72,7 +72,8 @@ async def history(request_id: int, core: CoreDep) -> list[dict[str, Any]]:
     return await core.run(work)
 
 
-def _action_route(action: Action, body_model: type[ActionBody], path: str, summary: str) -> None:
+def action_route(router: APIRouter, action: Action, body_model: type[ActionBody], path: str, summary: str) -> None:
+    """``POST …/{request_id}/{path}``: one life-cycle action, answered with the item as it is now."""
     async def endpoint(request_id: int, body: body_model, core: CoreDep) -> dict[str, Any]:  # type: ignore[valid-type]
         extra = body.model_dump(exclude={"comment", "version"})
 
@@ -99,7 +100,7 @@ for _action, _body, _path, _summary in (
     (Action.CLOSE, ActionBody, "close", "Closing documents received (accountant)"),
     (Action.CANCEL, ActionBody, "cancel", "Withdraw before payment"),
 ):
-    _action_route(_action, _body, _path, _summary)
+    action_route(router, _action, _body, _path, _summary)
 
 
 @router.post("/{request_id}/attachments", status_code=201, summary="Attach a file (invoice, payment order…)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -22,10 +22,11 @@ class RouteBody(BaseModel):
 
 
 @router.get("", summary="Request types with their routes; include_inactive for admins")
-async def list_request_types(core: CoreDep, include_inactive: bool = False) -> list[dict[str, Any]]:
+async def list_request_types(core: CoreDep, include_inactive: bool = False,
+                             kind: Literal["payment", "contract"] | None = None) -> list[dict[str, Any]]:
     if include_inactive and not core.actor.is_admin:
         raise Forbidden("forbidden.admin_only", field="include_inactive")
-    return await core.call(service.list_request_types, include_inactive=include_inactive,
+    return await core.call(service.list_request_types, include_inactive=include_inactive, kind=kind,
                            view=many(service.request_type_view))
 
 

@@ -183,7 +183,8 @@ class Bitrix24Sync:
             return Done("the request no longer exists", status="skipped")
         request, event, people = loaded
         done = []
-        if self.settings.bitrix24_item_type_id and "item" not in ctx.progress:
+        # The smart process mirrors payment requests; a contract lives on its deal (comments, tasks).
+        if self.settings.bitrix24_item_type_id and request.kind == "payment" and "item" not in ctx.progress:
             company_id = await self.company_for(ctx, request.contractor_inn, request.contractor_kpp,
                                                 request.contractor_name, request)
             item_id = await self._mirror_item(ctx, request, company_id, people)
@@ -274,7 +275,17 @@ class Bitrix24Sync:
     def _task_for(self, request: PaymentRequest, event: HistoryEvent,
                   people: dict[int, Employee]) -> tuple[str, str, str, Employee, datetime] | None:
         """Who must act after this outcome (seed 000): accounting pays an approved request by its
-        pay-by date; the initiator fixes a returned one or learns why it was rejected."""
+        pay-by date; the initiator fixes a returned one or learns why it was rejected. An approved
+        contract goes to its manager to send to the client for signature."""
+        if request.kind == "contract" and event.to_status == "approved" and event.from_status != "approved":
+            manager = people.get(request.initiator_id)
+            if manager is None or not manager.bitrix24_user_id:
+                return None
+            number = (event.details or {}).get("contract_number", "")
+            deadline = utcnow() + timedelta(hours=self.settings.bitrix24_task_deadline_hours)
+            return ("approved", texts.task_title("approved", request, self.language, number),
+                    texts.task_description("approved", request, self.language, contract_number=number),
+                    manager, deadline)
         if event.to_status == "approved" and event.from_status != "approved":
             payer = next((p for p in people.values() if "accountant" in (p.roles or []) and p.bitrix24_user_id), None)
             if payer is None:
