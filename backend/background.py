@@ -1,7 +1,8 @@
 """The work ``viza serve`` does besides answering requests: the scheduled jobs (reminders,
 escalations, digests, delegation hand-overs, outbox clean-up), the e-mail worker, and the sync
-with Bitrix24 and 1C when they are configured (with 1C's payments read back). The bot and its
-Telegram delivery start next to them when a token is set (``bot.app.BotRuntime``)."""
+with Bitrix24 and 1C when they are configured (with 1C's payments read back and its goods
+catalogue refreshed). The bot and its Telegram delivery start next to them when a token is set
+(``bot.app.BotRuntime``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 
 from backend.db import Database
 from backend.integrations.bitrix24.sync import Bitrix24Sync
+from backend.integrations.onec.catalogue import CatalogueRefresh
 from backend.integrations.onec.sync import OneCSync
 from backend.notifications.email import EmailDelivery
 from backend.notifications.scheduler import NotificationScheduler
@@ -29,6 +31,7 @@ class BackgroundWork:
         self.email = EmailDelivery(db, settings)
         self.bitrix24 = Bitrix24Sync.from_settings(db, settings) if settings.bitrix24_webhook_url else None
         self.onec = OneCSync.from_settings(db, settings) if settings.onec_odata_url else None
+        self.catalogue = CatalogueRefresh.from_settings(db, settings) if settings.onec_odata_url else None
         self.workers = [self.email] + [s.worker() for s in (self.bitrix24, self.onec) if s is not None]
         self._tasks: list[asyncio.Task] = []
 
@@ -36,6 +39,8 @@ class BackgroundWork:
         self._tasks = [asyncio.create_task(w.run()) for w in self.workers]
         if self.onec is not None:
             self._tasks.append(asyncio.create_task(self.onec.run_payments()))
+        if self.catalogue is not None:
+            self._tasks.append(asyncio.create_task(self.catalogue.run()))
         if self.settings.scheduler_enabled:
             self.scheduler.start()
 
@@ -43,7 +48,7 @@ class BackgroundWork:
         await self.scheduler.stop()
         for worker in self.workers:
             await worker.stop()
-        for system in (self.bitrix24, self.onec):
+        for system in (self.bitrix24, self.onec, self.catalogue):
             if system is not None:
                 await system.stop()
         for task in self._tasks:

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     onec_user: str | None = None
     onec_password: str | None = None
     onec_poll_seconds: int = Field(default=30, ge=5, le=3600)  # payments read back from 1C
+    onec_catalogue_minutes: int = Field(default=60, ge=1, le=1440)  # the goods catalogue read from 1C
     redis_url: str | None = None
 
     @model_validator(mode="after")

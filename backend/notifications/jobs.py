@@ -133,7 +133,8 @@ async def pay_reminders(session: AsyncSession, now: datetime, settings: Settings
     if not accountants:
         return 0
     approved = (await session.execute(
-        select(PaymentRequest.id, PaymentRequest.pay_by).where(PaymentRequest.status == Status.APPROVED.value)
+        select(PaymentRequest.id, PaymentRequest.pay_by).where(PaymentRequest.status == Status.APPROVED.value,
+                                                               PaymentRequest.kind == "payment")
         .order_by(PaymentRequest.pay_by, PaymentRequest.id)
     )).all()
     digest_time = time.fromisoformat(settings.digest_time)

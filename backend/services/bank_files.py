@@ -33,7 +33,7 @@ from backend.money import format_amount, format_money
 from backend.services.payment_requests import act
 from backend.services.registry import RegistryQuery, filters, iterate_all
 from backend.workflows.actors import Actor
-from backend.workflows.lifecycle import Action, Status
+from backend.workflows.lifecycle import Action, Kind, Status
 
 SENDER = "Viza"
 # What a bank needs of the recipient to accept an order (the name is always there).
@@ -76,7 +76,7 @@ class EntityChoice:
 
 def approved_only(query: RegistryQuery) -> RegistryQuery:
     """The registry's filters, with the status forced to approved: only those go to the bank."""
-    return query.model_copy(update={"status": [Status.APPROVED], "cursor": None})
+    return query.model_copy(update={"status": [Status.APPROVED], "kind": Kind.PAYMENT, "cursor": None})
 
 
 async def exportable_entities(session: AsyncSession, actor: Actor, query: RegistryQuery) -> list[EntityChoice]:
@@ -343,6 +343,7 @@ async def match_line(session: AsyncSession, entity_id: int, line: StatementLine,
         return None, "", "no_inn", {}
     rows = list(await session.scalars(
         select(PaymentRequest).where(
+            PaymentRequest.kind == Kind.PAYMENT.value,
             PaymentRequest.legal_entity_id == entity_id, PaymentRequest.amount == line.amount,
             PaymentRequest.contractor_inn == line.recipient.inn, PaymentRequest.currency == "RUB",
             PaymentRequest.status.in_([Status.APPROVED.value, Status.PAID.value, Status.CLOSED.value]),

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import Forbidden, InvalidInput
 from backend.integrations.bitrix24.gates import CONFIRMATIONS, confirm
 from backend.integrations.outbox_rows import BITRIX24, ONEC, TOPICS, counterparty_rows
 from backend.db import utcnow
-from backend.models import Bitrix24Deal, Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
+from backend.models import Bitrix24Deal, Contract, Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
 from backend.money import to_decimal
 from backend.outbox import enqueue
 from backend.settings import Settings
@@ -61,7 +61,8 @@ async def full_sync(session: AsyncSession, actor: Actor, topic: str) -> dict[str
                                                     ordering_key=row.ordering_key):
                 queued["counterparties"] += 1
     # Each request's latest event: for 1C only the approved ones (their payment orders).
-    kind, only = {BITRIX24: ("request", true()), ONEC: ("payment_order", PaymentRequest.status == "approved")}[topic]
+    kind, only = {BITRIX24: ("request", true()), ONEC: ("payment_order", and_(PaymentRequest.status == "approved",
+                                                                            PaymentRequest.kind == "payment"))}[topic]
     latest = (select(HistoryEvent.request_id, func.max(HistoryEvent.id).label("history_id"))
               .join(PaymentRequest, PaymentRequest.id == HistoryEvent.request_id)
               .where(only).group_by(HistoryEvent.request_id).subquery())
@@ -99,8 +100,13 @@ async def get_deal(session: AsyncSession, actor: Actor, deal_id: str) -> dict[st
 async def deal_view(session: AsyncSession, deal_id: str) -> dict[str, Any]:
     deal = await session.get(Bitrix24Deal, deal_id)
     requests = (await session.execute(select(PaymentRequest.status, func.count(), func.sum(PaymentRequest.amount))
-                                      .where(PaymentRequest.bitrix24_deal_id == deal_id)
+                                      .where(PaymentRequest.bitrix24_deal_id == deal_id,
+                                             PaymentRequest.kind == "payment")
                                       .group_by(PaymentRequest.status))).all()
+    contracts = (await session.execute(
+        select(PaymentRequest.id, PaymentRequest.number, PaymentRequest.status, Contract.number)
+        .join(Contract, Contract.request_id == PaymentRequest.id)
+        .where(Contract.bitrix24_deal_id == deal_id).order_by(PaymentRequest.id))).all()
 
     def stamp(value):
         return value.isoformat() if value else None
@@ -109,4 +115,6 @@ async def deal_view(session: AsyncSession, deal_id: str) -> dict[str, Any]:
             "contract_approved_at": stamp(deal and deal.contract_approved_at),
             "closing_confirmed_at": stamp(deal and deal.closing_confirmed_at),
             "requests": {status: {"count": count, "amount": str(to_decimal(int(total or 0)))}
-                         for status, count, total in requests}}
+                         for status, count, total in requests},
+            "contracts": [{"id": i, "number": number, "status": status, "contract_number": contract_number}
+                          for i, number, status, contract_number in contracts]}

@@ -22,7 +22,7 @@ from backend.errors import InvalidInput
 from backend.models import PaymentRequest
 from backend.money import check_currency, parse_amount
 from backend.workflows.actors import Actor
-from backend.workflows.lifecycle import Status
+from backend.workflows.lifecycle import Kind, Status
 from backend.workflows.visibility import visible_filter
 
 SORTS = {
@@ -40,6 +40,7 @@ class RegistryQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: Kind | None = Field(default=None, description="payment | contract; both when omitted")
     status: list[Status] | None = None
     pay_by: PayByPeriod | None = Field(default=None, description="today | week | month | overdue")
     pay_by_from: date | None = None
@@ -99,6 +100,8 @@ async def filters(session: AsyncSession, actor: Actor, query: RegistryQuery) -> 
         clauses.append(pr.pay_by >= query.pay_by_from)
     if query.pay_by_to:
         clauses.append(pr.pay_by <= query.pay_by_to)
+    if query.kind is not None:
+        clauses.append(pr.kind == query.kind.value)
     for name in ("legal_entity_id", "department_id", "request_type_id", "expense_item_id", "initiator_id"):
         value = getattr(query, name)
         if value is not None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.errors import Forbidden
 from backend.models import ApprovalTask, PaymentRequest, RequestStage
 from backend.workflows.actors import Actor
-from backend.workflows.lifecycle import Status
+from backend.workflows.lifecycle import Kind, Status
 from backend.workflows.visibility import standing_in_for
 
 PAGE_SIZE = 8
@@ -72,7 +72,8 @@ async def payment_queue(session: AsyncSession, actor: Actor, period: QueuePeriod
     if not actor.has("accountant", "admin"):
         raise Forbidden("forbidden.not_accountant")
     today = actor.today()
-    query = select(PaymentRequest).where(PaymentRequest.status == Status.APPROVED.value)
+    query = select(PaymentRequest).where(PaymentRequest.status == Status.APPROVED.value,
+                                         PaymentRequest.kind == Kind.PAYMENT.value)
     if period == "today":
         query = query.where(PaymentRequest.pay_by == today)
     elif period == "week":

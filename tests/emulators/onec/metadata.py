@@ -160,6 +160,7 @@ COUNTERPARTIES = "Catalog_Контрагенты"
 BANKS = "Catalog_Банки"
 BANK_ACCOUNTS = "Catalog_БанковскиеСчета"
 ITEMS = "Catalog_Номенклатура"
+UNITS = "Catalog_КлассификаторЕдиницИзмерения"
 PAYMENT_ORDER = "Document_ПлатежноеПоручение"
 WRITE_OFF = "Document_СписаниеСРасчетногоСчета"
 BANK_DOC_STATES = "InformationRegister_СостоянияБанковскихДокументов"
@@ -279,10 +280,25 @@ def build_schema(*, paid_flag: bool = False) -> dict[str, EntitySetDef]:
                 Prop("ЕдиницаИзмерения_Key", GUID),
                 Prop("Услуга", BOOL),
                 Prop("Комментарий", STRING),
+                Prop("СтавкаНДС", STRING),  # enum: НДС22, НДС20, НДС10, НДС0, БезНДС, …
                 *_catalog_tail(),
             ),
             title="Номенклатура",
             code_format="00-{:08d}",
+            predefined=True,
+        )
+    )
+    sets.append(
+        EntitySetDef(
+            UNITS,
+            _props(
+                *_catalog_head(UNITS, hierarchical=False),  # Code is the OKEI code (796), Description "шт"
+                Prop("НаименованиеПолное", STRING),
+                Prop("МеждународноеСокращение", STRING),
+                *_catalog_tail(),
+            ),
+            title="Единица измерения",
+            code_format=None,
             predefined=True,
         )
     )
