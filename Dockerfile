@@ -4,6 +4,9 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VIZA_DATA_DIR=/data
 WORKDIR /app
+# WeasyPrint renders the PDF print forms with Pango; DejaVu has the Cyrillic glyphs.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 
 COPY pyproject.toml README.md ./
 COPY backend ./backend
