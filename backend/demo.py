@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
-from backend.models import Counterparty, Department, Employee, LegalEntity, RequestType
+from backend.models import BankAccount, Counterparty, Department, Employee, LegalEntity, RequestType
+from backend.services.attachments import FileStore
+from backend.services.contracts import ContractFields, create_contract
 from backend.requisites import make_valid_account, make_valid_corr_account, make_valid_inn10
 from backend.services.payment_requests import PaymentRequestFields, act, create_request
 from backend.services.request_types import load_defaults
@@ -50,9 +52,18 @@ async def load_demo(settings: Settings) -> str:
 async def _build(session: AsyncSession, settings: Settings) -> str:
     await load_defaults(session)
     main_entity = LegalEntity(name="ООО «Медика Групп»", short_code="МГ", inn=DEMO_INN, kpp="230801001",
-                              tax_regime="osn", regions=["23"])
+                              tax_regime="osn", regions=["23"], ogrn="1232300000011",
+                              address="350000, г. Краснодар, ул. Красная, д. 10", director="Генеральный директор Ковалёва М. А.",
+                              chief_accountant="Белова Н. С.")
     service_entity = LegalEntity(name="ООО «Медика Сервис»", short_code="МС", inn=make_valid_inn10("230800002"),
-                                 kpp="230801001", tax_regime="usn_income", regions=["23", "61"])
+                                 kpp="230801001", tax_regime="usn_income", regions=["23", "61"],
+                                 ogrn="1232300000022", address="350000, г. Краснодар, ул. Северная, д. 5",
+                                 director="Директор Ковалёва М. А.", chief_accountant="Белова Н. С.")
+    for number, entity in enumerate((main_entity, service_entity), start=1):
+        bank_name, bik = BANKS[0]
+        entity.bank_accounts = [BankAccount(bank_name=bank_name, bik=bik, is_default=True,
+                                            account=make_valid_account(bik, "40702810", serial=900 + number),
+                                            corr_account=make_valid_corr_account(bik))]
     session.add_all([main_entity, service_entity])
     departments = await _departments(session)
     people = await _people(session, departments)
@@ -108,7 +119,10 @@ async def _build(session: AsyncSession, settings: Settings) -> str:
     await step("buyer", r, Action.SUBMIT)
     await step("buyer", r, Action.CANCEL, "Купили за наличные")  # cancelled
 
-    lines = ["Demo company loaded: ООО «Медика Групп» and ООО «Медика Сервис», 9 requests in every state.",
+    await _contracts(session, settings, actors, main_entity, today)
+
+    lines = ["Demo company loaded: ООО «Медика Групп» and ООО «Медика Сервис», 9 requests in every state,",
+             "2 contract approvals on Bitrix24 deal 42 (one approved, annual; one waiting for accounting).",
              "API tokens for its people (shown once; each acts as that person):"]
     for key in ("admin", "manager", "sales_head", "cfo", "accountant"):
         employee = people[key]
@@ -117,6 +131,39 @@ async def _build(session: AsyncSession, settings: Settings) -> str:
         lines.append(f"  {employee.full_name:<24} ({key:<10}) {secret}")
     lines.append("Try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/api/v1/payment-requests")
     return "\n".join(lines)
+
+
+async def _contracts(session: AsyncSession, settings: Settings, actors: dict[str, Any], entity: LegalEntity,
+                     today) -> None:
+    """An approved annual contract (in the store, with an invoice to make from /deal 42) and one
+    waiting for accounting."""
+    store = FileStore(settings.files_dir)
+    for annual, subject, amount in ((True, "Сервисное обслуживание медицинского оборудования", "360000"),
+                                    (False, "Поставка расходных материалов", "84500")):
+        fields = ContractFields(
+            legal_entity_id=entity.id, client_name="ООО «Клиника Здоровье»", client_inn=make_valid_inn10("231000003"),
+            client_kpp="231001001", client_address="350001, г. Краснодар, ул. Садовая, д. 3",
+            client_signatory="Главный врач Сидоров П. П.", subject=subject, amount=amount, bitrix24_deal_id="42",
+            payment_terms="prepay_70_30" if annual else "full", annual=annual,
+            valid_from=today.replace(month=1, day=1) if annual else None,
+            valid_until=today.replace(month=12, day=31) if annual else None)
+        request = await create_contract(session, store, actors["manager"], fields,
+                                        file=("Договор.docx", _docx(f"Договор: {subject}")))
+        await act(session, actors["manager"], request.id, Action.SUBMIT)
+        if annual:
+            await act(session, actors["accountant"], request.id, Action.APPROVE)
+
+
+def _docx(text: str) -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 async def _departments(session: AsyncSession) -> dict[str, Department]:
