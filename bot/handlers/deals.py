@@ -1,6 +1,7 @@
 """/deal <id>: a Bitrix24 deal as accounting sees it — the stage Viza last saw, the two
 confirmations its stage gates read (contract approved, closing checked) with buttons to give or
-withdraw them, and its payment requests. The rules (who may confirm) are the core's."""
+withdraw them, its contracts and payment requests, and "make contract / make invoice", which send
+the print forms back as PDF and DOCX. The rules (who may confirm, what may be issued) are the core's."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from backend.services.attachments import FileStore
 from backend.services.core import Core
 from backend.services.integrations import confirm_deal, get_deal
+from backend.services.print_documents import deal_contract_files, deal_invoice
+from backend.settings import Settings
 from bot.texts import Texts
 
 router = Router(name="deals")
@@ -24,6 +28,11 @@ class DealCb(CallbackData, prefix="d"):
     deal: str
     what: str  # contract | closing
     on: bool
+
+
+class DealDocCb(CallbackData, prefix="dd"):
+    deal: str
+    what: str  # contract | invoice
 
 
 def card_text(t: Texts, deal: dict[str, Any], zone: str) -> str:
@@ -42,6 +51,9 @@ def card_text(t: Texts, deal: dict[str, Any], zone: str) -> str:
         lines.append(t("deal.requests", summary=summary))
     else:
         lines.append(t("deal.requests_none"))
+    if deal.get("contracts"):
+        lines.append(t("deal.contracts", summary=", ".join(
+            f"{c['contract_number'] or c['number']} — {t.status(c['status'])}" for c in deal["contracts"])))
     return "\n".join(lines)
 
 
@@ -52,6 +64,9 @@ def card_buttons(t: Texts, deal: dict[str, Any]) -> InlineKeyboardMarkup:
         given = bool(deal[field])
         rows.append([InlineKeyboardButton(text=t(off_key if given else on_key),
                                           callback_data=DealCb(deal=deal["deal_id"], what=what, on=not given).pack())])
+    rows.append([InlineKeyboardButton(text=t(f"deal.make_{what}"),
+                                      callback_data=DealDocCb(deal=deal["deal_id"], what=what).pack())
+                 for what in ("contract", "invoice")])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -71,3 +86,24 @@ async def confirm(query: CallbackQuery, callback_data: DealCb, core: Core, t: Te
     await query.answer(t("deal.saved"))
     await query.message.edit_text(card_text(t, deal, core.actor.timezone), reply_markup=card_buttons(t, deal))
 
+
+
+@router.callback_query(DealDocCb.filter())
+async def make_documents(query: CallbackQuery, callback_data: DealDocCb, bot: Bot, core: Core, t: Texts,
+                         settings: Settings, store: FileStore) -> None:
+    """The deal's contract print form, or the invoice under its approved contract, as PDF and DOCX."""
+    # Answered once the files are made: a refusal is answered by DomainErrors, and a query is answered once.
+    if callback_data.what == "contract":
+        files = await core.call(deal_contract_files, store, core.actor, callback_data.deal)
+        caption = t("deal.contract_files", deal_id=callback_data.deal)
+    else:
+        async def issue(session):
+            invoice, issued, printed = await deal_invoice(session, store, settings, core.actor, callback_data.deal)
+            return invoice.number, invoice.amount_due, issued, printed
+
+        number, due, issued, files = await core.run(issue)
+        caption = t("deal.invoice_new" if issued else "deal.invoice_again", number=number, amount=t.money(due, "RUB"))
+    for printed in files:
+        await bot.send_document(query.message.chat.id, BufferedInputFile(printed.content, filename=printed.filename),
+                                caption=caption)
+    await query.answer()

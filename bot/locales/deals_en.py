@@ -17,4 +17,10 @@ TEXTS: dict[str, str] = {
     "deal.confirm_closing": "✅ Confirm the closing",
     "deal.withdraw_closing": "↩️ Withdraw the closing confirmation",
     "deal.saved": "Saved.",
+    "deal.contracts": "Contracts of the deal: {summary}",
+    "deal.make_contract": "📄 Contract (PDF and DOCX)",
+    "deal.make_invoice": "🧾 Invoice (PDF and DOCX)",
+    "deal.contract_files": "The contract of deal #{deal_id}",
+    "deal.invoice_new": "Invoice No. {number} for {amount} is issued",
+    "deal.invoice_again": "Invoice No. {number} for {amount} was issued already — here it is again",
 }

@@ -17,4 +17,10 @@ TEXTS: dict[str, str] = {
     "deal.confirm_closing": "✅ Подтвердить закрытие",
     "deal.withdraw_closing": "↩️ Отозвать подтверждение закрытия",
     "deal.saved": "Сохранено.",
+    "deal.contracts": "Договоры по сделке: {summary}",
+    "deal.make_contract": "📄 Договор (PDF и DOCX)",
+    "deal.make_invoice": "🧾 Счёт (PDF и DOCX)",
+    "deal.contract_files": "Договор по сделке №{deal_id}",
+    "deal.invoice_new": "Выставлен счёт № {number} на {amount}",
+    "deal.invoice_again": "Счёт № {number} на {amount} уже выставлен — присылаю его ещё раз",
 }
