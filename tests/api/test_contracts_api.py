@@ -247,3 +247,22 @@ class TestAnnualStore:
         assert again.status_code == 409 and again.json()["code"] == "contract.already_renewed"
         too_far = await client.post(f"/api/v1/contracts/{contract_id}/renew", json={"year": year + 5}, headers=manager)
         assert too_far.status_code == 422 and too_far.json()["field"] == "year"
+
+
+class TestKeptApartFromPayments:
+    async def test_an_approved_contract_is_not_money_to_pay(self, db, client):
+        from backend.services.worklists import payment_queue
+
+        company = await setup_company(db)
+        contract_id, manager = await started(db, client, company)
+        accountant = await auth_headers(db, company, "accountant")
+        await client.post(f"/api/v1/contracts/{contract_id}/approve", json={}, headers=accountant)
+        async with db.session() as session:
+            queue = await payment_queue(session, company.actors["accountant"], "all")
+        assert queue.total == 0
+        registry = await client.get("/api/v1/payment-requests", params={"kind": "contract"}, headers=accountant)
+        assert [i["id"] for i in registry.json()["items"]] == [contract_id]
+        payments = await client.get("/api/v1/payment-requests", params={"kind": "payment"}, headers=accountant)
+        assert payments.json()["items"] == []
+        export = await client.get("/api/v1/bank/payment-orders", headers=accountant)
+        assert export.status_code == 422 and export.json()["code"] == "bank_export.nothing"
