@@ -371,8 +371,9 @@ async def _clean(session: AsyncSession, actor: Actor, given: dict[str, Any],
     if "lines" in given and legal_entity is not None:
         template_id = columns.get("template_id", contract.template_id if contract else None)
         template = await session.get(DocumentTemplate, template_id) if template_id else None
+        typed = [LineIn.model_validate(line) if isinstance(line, dict) else line for line in given["lines"]]
         lines = await _attempt_async(errors, check_lines(
-            session, given["lines"], legal_entity=legal_entity,
+            session, typed, legal_entity=legal_entity,
             allowed_groups=template.allowed_groups if template else []))
         if lines is not None:
             columns["lines"] = lines

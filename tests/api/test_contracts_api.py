@@ -266,3 +266,44 @@ class TestKeptApartFromPayments:
         assert payments.json()["items"] == []
         export = await client.get("/api/v1/bank/payment-orders", headers=accountant)
         assert export.status_code == 422 and export.json()["code"] == "bank_export.nothing"
+
+
+class TestLinesFromTheCatalogue:
+    async def test_lines_come_from_the_catalogue_and_fit_the_entity_and_the_contract_type(self, db, client):
+        from backend.models import CatalogueItem, DocumentTemplate
+
+        company = await setup_company(db)
+        async with db.session() as session:
+            service_item = CatalogueItem(onec_ref="00000000-0000-0000-0000-000000000001", code="00-001",
+                                         name="Внедрение", name_lc="внедрение", unit="усл", is_service=True,
+                                         vat_rate=22, group_code="SVC")
+            goods_item = CatalogueItem(onec_ref="00000000-0000-0000-0000-000000000002", code="00-002",
+                                       name="Сканер", name_lc="сканер", unit="шт", vat_rate=22, group_code="GDS")
+            session.add_all([service_item, goods_item])
+            entity = await session.get(LegalEntity, company.legal_entity.id)
+            entity.catalogue_groups = ["SVC", "GDS"]
+            template = DocumentTemplate(name="Договор услуг", kind="contract", fmt="html", allowed_groups=["SVC"],
+                                        sha256="0" * 64, filename="c.html", size=1)
+            session.add(template)
+            await session.commit()
+            ids = service_item.id, goods_item.id, template.id
+        manager = await auth_headers(db, company, "manager")
+        good = await client.post("/api/v1/contracts", headers=manager, json=body(
+            company, amount=None, template_id=ids[2],
+            lines=[{"catalogue_item_id": ids[0], "quantity": "2", "price": "60000"}]))
+        assert good.status_code == 201, good.text
+        assert good.json()["amount_minor"] == 12_000_000
+        [line] = good.json()["contract"]["lines"]
+        assert (line["name"], line["unit"], line["vat_rate"], line["amount"]) == ("Внедрение", "усл", 22, 12_000_000)
+
+        wrong = await client.post("/api/v1/contracts", headers=manager, json=body(
+            company, amount=None, template_id=ids[2],
+            lines=[{"catalogue_item_id": ids[1], "quantity": "1", "price": "5000"},
+                   {"name": "Своя позиция", "price": "100"}]))
+        assert wrong.status_code == 422
+        codes = {e["field"]: e["code"] for e in wrong.json()["errors"]}
+        assert codes["lines.0.catalogue_item_id"] == "catalogue.wrong_contract_type"
+        assert codes["lines.1.catalogue_item_id"] == "catalogue.pick_from_catalogue"
+        mismatch = await client.post("/api/v1/contracts", headers=manager, json=body(
+            company, amount="1", lines=[{"catalogue_item_id": ids[0], "price": "100"}]))
+        assert mismatch.status_code == 422 and mismatch.json()["code"] == "contract.amount_not_lines_total"
