@@ -13,10 +13,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.models import Attachment, Employee, HistoryEvent, LegalEntity, PaymentRequest, RequestType
+from backend.models import Attachment, Contract, Employee, HistoryEvent, LegalEntity, PaymentRequest, RequestType
 from backend.services.payment_requests import get_visible
 from backend.services.views import detail
 from backend.workflows.actors import Actor
+from backend.workflows.lifecycle import EDITABLE, Kind, Status
 from bot.keyboards.callbacks import RequestCb
 from bot.texts import Texts
 
@@ -32,6 +33,23 @@ BUTTONS = (
 )
 # Actions that make a card worth keeping live; commenting alone does not.
 WORKING = {"approve", "reject", "return", "add_approver", "mark_paid", "close", "update", "submit"}
+# A contract's initiator changes a draft or returned contract by sending its next version, or by
+# correcting its fields in the contract dialog (bot/handlers/contracts.py), instead of "ed".
+CONTRACT_UPDATE = (("nv", "btn.new_version"), ("ce", "btn.edit"))
+
+
+def contract_status(t: Texts, status: str) -> str:
+    """A contract's status in its own words ("Согласован", not "Согласован к оплате")."""
+    key = f"contract.status_{status}"
+    return t(key) if t.has(key) else t.status(status)
+
+
+def client_text(t: Texts, client_type: str, name: str, inn: str | None) -> str:
+    """A contract's client: a company with its INN, or an individual («физлицо»), INN if known."""
+    if client_type == "individual":
+        return t("contract.client_individual_inn", name=name, inn=inn) if inn else \
+            t("contract.client_individual", name=name)
+    return t("contract.client_company", name=name, inn=inn or "—")
 
 
 @dataclass
@@ -84,13 +102,17 @@ async def load_card(session: AsyncSession, actor: Actor, request_id: int, t: Tex
                                      .where(RequestType.id == request.request_type_id))
     files = (await session.scalars(select(Attachment.filename).where(Attachment.request_id == request.id)
                                    .order_by(Attachment.id))).all()
-    lines = [
-        t("card.title", number=request.number, status=t.status(request.status)),
-        t("card.parties", payer=payer, contractor=request.contractor_name, inn=request.contractor_inn),
-        t("card.money", amount=t.money(request.amount, request.currency), pay_by=t.day(request.pay_by)),
-        t("card.purpose", purpose=request.purpose),
-        t("card.meta", type=type_name, initiator=names.get(request.initiator_id, "—")),
-    ]
+    is_contract = request.kind == Kind.CONTRACT.value
+    if is_contract:
+        lines = await _contract_lines(session, request, t, payer=payer, initiator=names.get(request.initiator_id, "—"))
+    else:
+        lines = [
+            t("card.title", number=request.number, status=t.status(request.status)),
+            t("card.parties", payer=payer, contractor=request.contractor_name, inn=request.contractor_inn),
+            t("card.money", amount=t.money(request.amount, request.currency), pay_by=t.day(request.pay_by)),
+            t("card.purpose", purpose=request.purpose),
+            t("card.meta", type=type_name, initiator=names.get(request.initiator_id, "—")),
+        ]
     if request.paid_on:
         lines.append(t("card.paid_on", day=t.day(request.paid_on)))
     for flag in request.flags or []:
@@ -111,11 +133,48 @@ async def load_card(session: AsyncSession, actor: Actor, request_id: int, t: Tex
                 people.append(f"{TASK_MARK.get(task['status'], '')}{who}{note}")
             lines.append(f"{STAGE_MARK.get(stage['status'], '')} {stage['position']}. {stage['name']}: "
                          + ", ".join(people))
-    if files:
+    if files and not is_contract:  # a contract shows its current version instead
         lines.append(t("card.files", files=", ".join(files)))
     allowed = set(data["available_actions"])
     buttons: list[tuple[str, str]] = []
     if allowed & WORKING:
-        buttons = [(code, t(key)) for action, code, key in BUTTONS if action in allowed]
+        for action, code, key in BUTTONS:
+            if action not in allowed:
+                continue
+            if is_contract and action == "update":
+                # Only the initiator of a draft or returned contract sends a new version (an admin's
+                # correction of a contract on its way is the API's).
+                if Status(request.status) in EDITABLE and request.initiator_id == actor.employee_id:
+                    buttons += [(contract_code, t(contract_key)) for contract_code, contract_key in CONTRACT_UPDATE]
+                continue
+            buttons.append((code, t(key)))
     return Card(request=request, text="\n".join(lines), buttons=buttons, has_files=bool(files),
                 files_text=t("btn.files"), seen_event_id=seen)
+
+
+async def _contract_lines(session: AsyncSession, request: PaymentRequest, t: Texts, *, payer: str | None,
+                          initiator: str) -> list[str]:
+    """A contract approval reads as a contract: the client, the price and terms, the deal, the
+    contract's number once given, and the version of the text under approval."""
+    contract = await session.get(Contract, request.id)
+    latest = await session.scalar(select(Attachment).where(
+        Attachment.request_id == request.id, Attachment.kind == "contract").order_by(Attachment.version.desc()).limit(1))
+    client_type = contract.client_type if contract is not None else "company"
+    terms = t(f"contract.terms_{contract.payment_terms}") if contract is not None and t.has(
+        f"contract.terms_{contract.payment_terms}") else (contract.payment_terms if contract is not None else "—")
+    lines = [
+        t("card.contract_title", number=request.number, status=contract_status(t, request.status)),
+        t("card.contract_client", client=client_text(t, client_type, request.contractor_name, request.contractor_inn)),
+        t("card.contract_entity", entity=payer or "—"),
+        t("card.contract_subject", subject=request.subject),
+        t("card.contract_money", amount=t.money(request.amount, request.currency), terms=terms) if request.amount
+        else t("card.contract_no_money", terms=terms),
+    ]
+    if request.bitrix24_deal_id:
+        lines.append(t("card.contract_deal", deal=request.bitrix24_deal_id))
+    if contract is not None and contract.number:
+        lines.append(t("card.contract_number", number=contract.number))
+    if latest is not None:
+        lines.append(t("card.contract_version", version=latest.version, filename=latest.filename))
+    lines.append(t("card.contract_meta", approve_by=t.day(request.pay_by), initiator=initiator))
+    return lines

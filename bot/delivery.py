@@ -266,7 +266,15 @@ class OutboxDelivery:
         text = await notices.notice_text(session, t, kind, event, request)
         if text:
             parts.append(Part("text", text=text))
-        if kind == "task_assigned":
+        if kind == "task_assigned" and request.kind == "contract":
+            # The approver reads the text itself: the version under approval comes with the card.
+            latest = await session.scalar(select(Attachment).where(
+                Attachment.request_id == request.id, Attachment.kind == "contract")
+                .order_by(Attachment.version.desc()).limit(1))
+            if latest is not None:
+                parts.append(Part("document", text=t("file.contract_of", number=request.number, version=latest.version),
+                                  file=(latest.filename, latest.sha256)))
+        elif kind == "task_assigned":
             invoices = (await session.scalars(select(Attachment).where(
                 Attachment.request_id == request.id, Attachment.kind == "invoice").order_by(Attachment.id))).all()
             parts += [Part("document", text=t("file.invoice_of", number=request.number), file=(a.filename, a.sha256))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from backend.db import utcnow
-from backend.models import ApprovalTask, Employee, HistoryEvent, PaymentRequest, RequestStage
+from backend.models import ApprovalTask, Contract, Employee, HistoryEvent, PaymentRequest, RequestStage
 from backend.notifications.jobs import PAY_KINDS
 from bot.texts import Texts
 
@@ -26,7 +26,12 @@ async def notice_text(session, t: Texts, kind: str, event: HistoryEvent, request
         stage = await session.scalar(select(RequestStage.name).where(
             RequestStage.request_id == request.id, RequestStage.round == event.round,
             RequestStage.position == event.stage)) or ""
-    text = t(f"notice.{kind}", number=request.number, who=who, stage=stage,
+    if kind == "contract_approved":
+        number = await session.scalar(select(Contract.number).where(Contract.request_id == request.id))
+        return t("notice.contract_approved", number=request.number, contract_number=number or "—")
+    # A contract approval has its own words where a payment request's would mislead ("заявка", "оплата").
+    key = f"notice.contract_{kind}" if request.kind == "contract" and t.has(f"notice.contract_{kind}") else f"notice.{kind}"
+    text = t(key, number=request.number, who=who, stage=stage,
              amount=t.money(request.amount, request.currency), contractor=request.contractor_name,
              day=t.day(request.paid_on))
     if event.comment:

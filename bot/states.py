@@ -28,3 +28,18 @@ class Decision(StatesGroup):
 class Payment(StatesGroup):
     date = State()
     order = State()
+
+
+class ContractDialog(StatesGroup):
+    """A contract approval: /contract (or a DOCX sent to the bot), and a new version of a returned one."""
+
+    entity = State()
+    client_type = State()
+    inn = State()
+    name = State()
+    subject = State()
+    amount = State()
+    deal = State()
+    file = State()
+    summary = State()
+    version = State()  # waiting for the next version of a returned contract

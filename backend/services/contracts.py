@@ -124,7 +124,13 @@ async def update_contract(session: AsyncSession, actor: Actor, request_id: int, 
     cleared = [k for k in REQUIRED + ("client_type", "payment_terms", "approve_by") if k in given and given[k] is None]
     if cleared:
         raise ValidationFailed([InvalidInput("field.required", field=k) for k in cleared])
-    item, columns = await _clean(session, actor, {k: v for k, v in given.items() if v is not None}, current=request)
+    typed = {k: v for k, v in given.items() if v is not None}
+    # Cleared requisites are checked as empty, not as they were: a new INN without a KPP is not
+    # judged against the old KPP.
+    typed |= {k: "" for k in ("client_kpp", "bik", "account", "corr_account") if k in given and given[k] is None}
+    item, columns = await _clean(session, actor, typed, current=request)
+    if "amount" in given and given["amount"] is None and "lines" not in typed:
+        item["amount"] = 0  # a frame contract: no sum
     for key in ("client_inn", "client_kpp", "bik", "account", "corr_account", "bank_name", "bitrix24_deal_id",
                 "client_address", "client_signatory", "client_passport", "region", "valid_from", "valid_until",
                 "template_id"):

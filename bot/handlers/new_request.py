@@ -24,7 +24,7 @@ from aiogram.types import (
 )
 
 from backend.documents.invoice_intake import InvoiceReading, read_invoice
-from backend.errors import DomainError, InvalidInput
+from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import LegalEntity, PaymentRequest, RequestType
 from backend.money import check_currency, format_amount, parse_amount
 from backend.requisites import (
@@ -86,6 +86,8 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
     """Load a returned request into the dialog; Submit will save the changes and send it again."""
     async def load(session):
         request = await requests_service.get_visible(session, core.actor, callback_data.id)
+        if request.kind != "payment":  # a contract is edited in its own dialog
+            raise NotFound("request.not_found", id=callback_data.id)
         return {f: _plain(getattr(request, f)) for f in FIELDS} | {"version": request.version,
                                                                    "number": request.number}
 
