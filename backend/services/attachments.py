@@ -7,7 +7,9 @@ is kept once, and a file can never be silently replaced under a request.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
 import tempfile
 from pathlib import Path
 
@@ -92,6 +94,8 @@ async def attach(session: AsyncSession, store: FileStore, actor: Actor, request:
         raise InvalidInput("attachment.kind", field="kind", allowed=", ".join(KINDS))
     mime = check_file(content, filename, max_bytes)
     version = await _contract_version(session, request, kind, mime)
+    if version is not None and mime == DOCX and not _is_word_document(content):
+        raise InvalidInput("attachment.contract_type", field="file")
     attachment = Attachment(request_id=request.id, kind=kind, sha256=hashlib.sha256(content).hexdigest(),
                             size=len(content), content_type=mime, filename=clean_filename(filename),
                             uploaded_by_id=actor.employee_id, version=version)
@@ -105,6 +109,18 @@ async def attach(session: AsyncSession, store: FileStore, actor: Actor, request:
 
 CONTRACT_TYPES = {"application/pdf", "application/msword",
                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _is_word_document(content: bytes) -> bool:
+    """Any zip is "a DOCX" by its name; a Word document has its body in word/document.xml."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return "word/document.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
 
 
 async def _contract_version(session: AsyncSession, request: PaymentRequest, kind: str, mime: str) -> int | None:

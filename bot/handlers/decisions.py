@@ -154,15 +154,17 @@ async def add_approver(query: CallbackQuery, callback_data: ApproverCb, state: F
 async def send_files(query: CallbackQuery, callback_data: RequestCb, bot: Bot, core: Core, store: FileStore,
                      t: Texts) -> None:
     async def files(session):
-        await service.get_visible(session, core.actor, callback_data.id)
-        return await list_attachments(session, callback_data.id)
+        request = await service.get_visible(session, core.actor, callback_data.id)
+        return request.number, await list_attachments(session, callback_data.id)
 
-    attachments = await core.run(files)  # not theirs to see: refused before the query is answered
+    number, attachments = await core.run(files)  # not theirs to see: refused before the query is answered
     await query.answer()
     for attachment in attachments:
+        caption = (t("file.contract_of", number=number, version=attachment.version) if attachment.version
+                   else t(f"file.{attachment.kind}"))
         await bot.send_document(query.message.chat.id, BufferedInputFile(store.read(attachment.sha256),
                                                                          filename=attachment.filename),
-                                caption=t(f"file.{attachment.kind}"))
+                                caption=caption)
 
 
 @router.message(F.text.regexp(r"^/r(\d+)(@\w+)?$").as_("match"))

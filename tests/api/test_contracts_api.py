@@ -307,3 +307,17 @@ class TestLinesFromTheCatalogue:
         mismatch = await client.post("/api/v1/contracts", headers=manager, json=body(
             company, amount="1", lines=[{"catalogue_item_id": ids[0], "price": "100"}]))
         assert mismatch.status_code == 422 and mismatch.json()["code"] == "contract.amount_not_lines_total"
+
+
+async def test_a_zip_named_docx_is_not_a_contract(db, client):
+    company = await setup_company(db)
+    manager = await auth_headers(db, company, "manager")
+    contract_id = (await client.post("/api/v1/contracts", json=body(company), headers=manager)).json()["id"]
+    archive = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("photos/1.txt", "not a contract")
+    refused = await client.post(f"/api/v1/contracts/{contract_id}/versions", headers=manager,
+                                files={"file": ("contract.docx", archive.getvalue(), DOCX_TYPE)})
+    assert refused.status_code == 422 and refused.json()["code"] == "attachment.contract_type"
