@@ -52,12 +52,12 @@ async def load_demo(settings: Settings) -> str:
 async def _build(session: AsyncSession, settings: Settings) -> str:
     await load_defaults(session)
     main_entity = LegalEntity(name="ООО «Медика Групп»", short_code="МГ", inn=DEMO_INN, kpp="230801001",
-                              tax_regime="osn", regions=["23"], ogrn="1232300000011",
+                              tax_regime="osn", regions=["23"], ogrn="1232300000019",
                               address="350000, г. Краснодар, ул. Красная, д. 10", director="Генеральный директор Ковалёва М. А.",
                               chief_accountant="Белова Н. С.")
     service_entity = LegalEntity(name="ООО «Медика Сервис»", short_code="МС", inn=make_valid_inn10("230800002"),
                                  kpp="230801001", tax_regime="usn_income", regions=["23", "61"],
-                                 ogrn="1232300000022", address="350000, г. Краснодар, ул. Северная, д. 5",
+                                 ogrn="1232300000020", address="350000, г. Краснодар, ул. Северная, д. 5",
                                  director="Директор Ковалёва М. А.", chief_accountant="Белова Н. С.")
     for number, entity in enumerate((main_entity, service_entity), start=1):
         bank_name, bik = BANKS[0]

@@ -246,6 +246,19 @@ def _attempt(errors: list[DomainError], check: Callable[..., Any], *args: Any, *
         return None
 
 
+def validate_ogrn(value: str | None) -> str:
+    """The normalised OGRN (13 digits; a sole trader's OGRNIP 15) with its check digit, "" when empty.
+    The key is the number without its last digit mod 11 (mod 13 for 15 digits), mod 10."""
+    ogrn = normalize_digits(value)
+    if not ogrn:
+        return ""
+    if not ogrn.isdigit() or len(ogrn) not in (13, 15):
+        raise InvalidInput("ogrn.format", field="ogrn")
+    if int(ogrn[:-1]) % (11 if len(ogrn) == 13 else 13) % 10 != int(ogrn[-1]):
+        raise InvalidInput("ogrn.checksum", field="ogrn")
+    return ogrn
+
+
 def validate_requisites(
     *,
     inn: str | None,

@@ -415,4 +415,10 @@ MESSAGES: dict[str, str] = {
     "template.output_too_large": "{field_name}: the template makes more than {max_mb} MB of HTML — check its loops.",
     "template.pdf_failed": "{field_name}: the PDF could not be laid out ({detail}).",
     "template.docx_failed": "{field_name}: the Word document could not be built ({detail}) — a template tag may split a table or a paragraph.",
+    # --- legal entities' print details
+    "ogrn.format": "{field_name}: 13 digits (15 for a sole trader).",
+    "ogrn.checksum": "{field_name}: wrong check digit — check for a typo.",
+    "field.director": "Head (signatory)",
+    "field.chief_accountant": "Chief accountant",
+    "field.usn_income_outside": "Income outside Viza",
 }

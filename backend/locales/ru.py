@@ -416,4 +416,10 @@ MESSAGES: dict[str, str] = {
     "template.output_too_large": "{field_name}: шаблон даёт больше {max_mb} МБ HTML — проверьте циклы.",
     "template.pdf_failed": "{field_name}: не удалось сверстать PDF ({detail}).",
     "template.docx_failed": "{field_name}: не удалось собрать документ Word ({detail}) — возможно, тег шаблона разрывает таблицу или абзац.",
+    # --- legal entities' print details
+    "ogrn.format": "{field_name}: 13 цифр (у ИП — 15).",
+    "ogrn.checksum": "{field_name}: неверная контрольная цифра — проверьте, нет ли опечатки.",
+    "field.director": "Руководитель (подписант)",
+    "field.chief_accountant": "Главный бухгалтер",
+    "field.usn_income_outside": "Доходы вне Визы",
 }

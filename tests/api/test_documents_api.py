@@ -177,3 +177,23 @@ class TestTemplates:
         await client.patch(f"/api/v1/templates/{uploaded.json()['id']}", json={"active": False}, headers=admin)
         pdf = (await client.get(f"/api/v1/contracts/{contract_id}/print.pdf", headers=manager)).content
         assert "ОСОБАЯ ФОРМА РОМАШКИ" not in pdf_text(pdf)
+
+
+async def test_an_admin_sets_the_print_details_and_number_formats_with_checks(db, client):
+    company = await setup_company(db)
+    admin = await auth_headers(db, company, "admin")
+    url = f"/api/v1/legal-entities/{company.legal_entity.id}"
+    bad = await client.patch(url, headers=admin, json={"ogrn": "1232300000011", "contract_number_format": "{x}-{n}",
+                                                      "invoice_number_format": "Счёт {yy}"})
+    assert bad.status_code == 422
+    assert {e["field"]: e["code"] for e in bad.json()["errors"]} == {
+        "ogrn": "ogrn.checksum", "contract_number_format": "number_format.placeholder",
+        "invoice_number_format": "number_format.no_n"}
+    good = await client.patch(url, headers=admin, json={
+        "ogrn": "1232300000019", "address": "г. Москва, ул. Тверская, д. 1", "director": "Директор Иванов И. И.",
+        "contract_number_format": "{n}/{yy}-ДУ", "usn_income_outside": {"2026": "1000000.50"}})
+    assert good.status_code == 200, good.text
+    assert good.json()["ogrn"] == "1232300000019" and good.json()["usn_income_outside"] == {"2026": "1000000.50"}
+    contract_id = await approved_contract(db, client, company)
+    number = (await client.get(f"/api/v1/contracts/{contract_id}", headers=admin)).json()["contract"]["contract_number"]
+    assert number == f"1/{today().year % 100:02d}-ДУ"

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.errors import Conflict, InvalidInput
 from backend.models import TAX_REGIMES, BankAccount, LegalEntity
 from backend.money import format_amount, parse_amount
+from backend.documents.numbers import check_format
 from backend.requisites import (
+    validate_ogrn,
     validate_bik, validate_correspondent_account, validate_inn, validate_kpp, validate_settlement_account,
 )
 from backend.services.company.common import Errors, flush_unique, missing_fields, text
@@ -44,6 +46,17 @@ class LegalEntityFields(BaseModel):
         default=None, description="Yearly USN income limit in rubles, overriding the default")
     regions: list[str] | None = None
     active: bool | None = None
+    ogrn: str | None = Field(default=None, description="13 digits (15 for a sole trader), printed on documents")
+    address: str | None = Field(default=None, description="Legal address, as printed on documents")
+    director: str | None = Field(default=None, description='Who signs, e.g. "Генеральный директор Иванов И. И."')
+    chief_accountant: str | None = None
+    contract_number_format: str | None = Field(
+        default=None, description="Contract numbers: {n} (or {n:04d}), {year}, {yy}, {code}; e.g. {code}-Д-{yy}/{n:04d}")
+    invoice_number_format: str | None = Field(default=None, description="Invoice numbers, the same placeholders")
+    catalogue_groups: list[str] | None = Field(
+        default=None, description="1C catalogue folder codes whose goods this entity sells; empty = any")
+    usn_income_outside: dict[str, Decimal | str] | None = Field(
+        default=None, description='Income of a year received outside Viza, in rubles: {"2026": "125000000.00"}')
     bank_accounts: list[BankAccountIn] | None = Field(
         default=None, description="The whole list; accounts are matched by number, others removed")
 
@@ -115,6 +128,7 @@ async def _apply_legal_entity(session: AsyncSession, entity: LegalEntity, given:
         values["regions"] = list(dict.fromkeys(regions))
     if "active" in present:
         values["active"] = present["active"]
+    _print_details(given, values, errors)
     accounts = None
     if "bank_accounts" in given:
         accounts = _check_bank_accounts(given["bank_accounts"] or [], errors)
@@ -134,6 +148,28 @@ async def _apply_legal_entity(session: AsyncSession, entity: LegalEntity, given:
         setattr(entity, key, value)
     if accounts is not None:
         _replace_bank_accounts(entity, accounts)
+
+
+def _print_details(given: dict[str, Any], values: dict[str, Any], errors: Errors) -> None:
+    """What the print forms say about the entity, its number formats, goods and outside income."""
+    if "ogrn" in given:
+        values["ogrn"] = errors.attempt(lambda: validate_ogrn(given["ogrn"])) or ""
+    for key, limit in (("address", 500), ("director", 300), ("chief_accountant", 200)):
+        if key in given:
+            values[key] = errors.attempt(lambda key=key, limit=limit: text(given[key], key, limit, required=False)) or ""
+    for key in ("contract_number_format", "invoice_number_format"):
+        if given.get(key) is not None:
+            values[key] = errors.attempt(lambda key=key: check_format(given[key], key))
+    if "catalogue_groups" in given:
+        values["catalogue_groups"] = list(dict.fromkeys(g.strip() for g in given["catalogue_groups"] or [] if g.strip()))
+    if given.get("usn_income_outside") is not None:
+        income: dict[str, int] = {}
+        for year, amount in given["usn_income_outside"].items():
+            if not (year.isdigit() and 2000 <= int(year) <= 2100):
+                errors.add(InvalidInput("field.invalid", field="usn_income_outside"))
+                continue
+            income[year] = errors.attempt(lambda amount=amount: parse_amount(amount, field="usn_income_outside"))
+        values["usn_income_outside"] = income
 
 
 def _check_bank_accounts(items: list[BankAccountIn], errors: Errors) -> list[dict[str, Any]]:
@@ -203,4 +239,8 @@ def legal_entity_view(entity: LegalEntity) -> dict[str, Any]:
         "usn_income_limit": format_amount(limit) if limit is not None else None,
         "regions": list(entity.regions or []), "active": entity.active, "created_at": entity.created_at,
         "bank_accounts": [bank_account_view(a) for a in entity.bank_accounts],
+        "ogrn": entity.ogrn, "address": entity.address, "director": entity.director,
+        "chief_accountant": entity.chief_accountant, "contract_number_format": entity.contract_number_format,
+        "invoice_number_format": entity.invoice_number_format, "catalogue_groups": list(entity.catalogue_groups or []),
+        "usn_income_outside": {y: format_amount(v) for y, v in (entity.usn_income_outside or {}).items()},
     }
