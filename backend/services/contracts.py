@@ -180,7 +180,10 @@ async def check_submittable(session: AsyncSession, actor: Actor, request: Paymen
 # --- reading ----------------------------------------------------------------------------------
 
 async def get_contract(session: AsyncSession, actor: Actor, request_id: int) -> PaymentRequest:
-    request = await get_visible(session, actor, request_id)
+    try:
+        request = await get_visible(session, actor, request_id)
+    except NotFound:
+        raise NotFound("contract.not_found", id=request_id) from None
     if request.kind != Kind.CONTRACT.value:
         raise NotFound("contract.not_found", id=request_id)
     return request

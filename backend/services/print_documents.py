@@ -62,11 +62,12 @@ def print_lines(lines: list[dict[str, Any]]) -> tuple[Line, ...]:
 
 
 def city_of(address: str) -> str:
-    """"г. Москва" out of "123456, г. Москва, ул. …"; the whole first part when there is no "г."."""
+    """"Москва" out of "123456, г. Москва, ул. …" (the templates print "г. " themselves); the first
+    part that is not a postcode when there is no "г."."""
     parts = [p.strip() for p in (address or "").split(",") if p.strip()]
     for part in parts:
-        if part.startswith("г.") or part.startswith("г "):
-            return part
+        if part.startswith(("г.", "г ")):
+            return part[2:].strip()
     return next((p for p in parts if not p.isdigit()), "")
 
 

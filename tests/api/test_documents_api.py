@@ -55,7 +55,8 @@ class TestContractPrintForm:
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
         text = " ".join(pdf_text(pdf.content).split())
         number = f"РМ-Д-{today().year % 100:02d}/0001"
-        assert number in text and "ООО «Клиент»" in text and "Ромашка" in text
+        assert number in text and "ООО «Клиент»" in text and "Ромашка" in text and "г. г." not in text
+        assert "Предмет договора: Оказание услуг по внедрению" in text
         assert "сто пятьдесят тысяч рублей" in text.lower() and "70" in text
         docx = await client.get(f"/api/v1/contracts/{contract_id}/print.docx", headers=manager)
         xml = docx_xml(docx.content)
@@ -197,3 +198,11 @@ async def test_an_admin_sets_the_print_details_and_number_formats_with_checks(db
     contract_id = await approved_contract(db, client, company)
     number = (await client.get(f"/api/v1/contracts/{contract_id}", headers=admin)).json()["contract"]["contract_number"]
     assert number == f"1/{today().year % 100:02d}-ДУ"
+
+
+def test_the_city_is_read_from_the_address_without_its_prefix():
+    from backend.services.print_documents import city_of
+
+    assert city_of("123456, г. Москва, ул. Тверская, д. 1") == "Москва"
+    assert city_of("350000, Краснодар, ул. Красная") == "Краснодар"
+    assert city_of("") == ""
