@@ -38,12 +38,6 @@ WORKING = {"approve", "reject", "return", "add_approver", "mark_paid", "close", 
 CONTRACT_UPDATE = (("nv", "btn.new_version"), ("ce", "btn.edit"))
 
 
-def contract_status(t: Texts, status: str) -> str:
-    """A contract's status in its own words ("Согласован", not "Согласован к оплате")."""
-    key = f"contract.status_{status}"
-    return t(key) if t.has(key) else t.status(status)
-
-
 def client_text(t: Texts, client_type: str, name: str, inn: str | None) -> str:
     """A contract's client: a company with its INN, or an individual («физлицо»), INN if known."""
     if client_type == "individual":
@@ -163,7 +157,7 @@ async def _contract_lines(session: AsyncSession, request: PaymentRequest, t: Tex
     terms = t(f"contract.terms_{contract.payment_terms}") if contract is not None and t.has(
         f"contract.terms_{contract.payment_terms}") else (contract.payment_terms if contract is not None else "—")
     lines = [
-        t("card.contract_title", number=request.number, status=contract_status(t, request.status)),
+        t("card.contract_title", number=request.number, status=t.status(request.status, "contract")),
         t("card.contract_client", client=client_text(t, client_type, request.contractor_name, request.contractor_inn)),
         t("card.contract_entity", entity=payer or "—"),
         t("card.contract_subject", subject=request.subject),

@@ -115,7 +115,7 @@ def _request_line(t: Texts, request: PaymentRequest) -> str:
              amount=t.money(request.amount, request.currency), contractor=request.contractor_name,
              day=t.day(request.pay_by))
     if request.status != "approved":  # paid (or cancelled) since the reminder was queued
-        line += f" · {t.status(request.status)}"
+        line += f" · {t.status(request.status, request.kind)}"
     return line
 
 

@@ -52,7 +52,11 @@ class Texts:
             return "\n".join("• " + e.message(self.lang) for e in error.errors)
         return error.message(self.lang)
 
-    def status(self, status: str) -> str:
+    def status(self, status: str, kind: str = "payment") -> str:
+        """A status in words; a contract's in its own ("Согласован", not "Согласован к оплате")."""
+        key = f"contract.status_{status}"
+        if kind == "contract" and self.has(key):
+            return self(key)
         return translate(f"status.{status}", self.lang)
 
     def money(self, minor: int, currency: str) -> str:

@@ -10,6 +10,7 @@ demo person to a fake Telegram user, and lets you talk to the bot as any of them
     :tap 2             tap button 2 of the newest message with buttons
     :tap Согласовать   tap the newest button whose text has that word
     :file invoice.pdf  send a file
+    :wait 2            wait two seconds for slow answers (in scripts)
     :show              the last messages of this chat
     :quit
 
@@ -109,6 +110,8 @@ class Session:
                     print(f"no button like {target!r}")
                     return True
                 await user.tap(found[0], data=found[1][1])
+        elif line.startswith(":wait"):  # scripts: give slow work (rendering a PDF) time to answer
+            await asyncio.sleep(float(line[5:].strip() or 1))
         elif line.startswith(":file "):
             path = Path(shlex.split(line[6:])[0]).expanduser()
             if not path.is_file():

@@ -382,7 +382,8 @@ async def _submit(step: Step) -> Status:
                 stage.status, stage.finished_at = "waiting", None
                 for task in stage.tasks:
                     if task.status in ("returned", "void"):
-                        task.status, task.decided_at, task.decided_by_id = "waiting", None, None
+                        # The remark stays in the history; the task asks afresh.
+                        task.status, task.decided_at, task.decided_by_id, task.comment = "waiting", None, None, ""
         return await _advance(step)
     if returned_at is not None:
         step.details["approvals_voided"] = await _void_round(step, "void")

@@ -40,7 +40,7 @@ from backend.settings import Settings
 from backend.workflows.actors import Actor
 from backend.workflows.lifecycle import EDITABLE, Action, Status
 from bot.card_messages import send_card
-from bot.cards import client_text, contract_status, load_card
+from bot.cards import client_text, load_card
 from bot.keyboards.callbacks import PickCb, RequestCb
 from bot.keyboards.common import cancel_row
 from bot.states import ContractDialog
@@ -462,7 +462,7 @@ async def submit(query: CallbackQuery, state: FSMContext, core: Core, t: Texts, 
     await state.clear()
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("contract.submitted", number=number, status=contract_status(t, status)))
+    await query.message.answer(t("contract.submitted", number=number, status=t.status(status, "contract")))
 
 
 # --- a new version of a returned contract -------------------------------------------------------------------

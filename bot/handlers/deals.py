@@ -53,7 +53,7 @@ def card_text(t: Texts, deal: dict[str, Any], zone: str) -> str:
         lines.append(t("deal.requests_none"))
     if deal.get("contracts"):
         lines.append(t("deal.contracts", summary=", ".join(
-            f"{c['contract_number'] or c['number']} — {t.status(c['status'])}" for c in deal["contracts"])))
+            f"{c['contract_number'] or c['number']} — {t.status(c['status'], 'contract')}" for c in deal["contracts"])))
     return "\n".join(lines)
 
 

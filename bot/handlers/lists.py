@@ -25,10 +25,11 @@ PERIODS = ("today", "week", "overdue", "all")
 
 
 def _line(t: Texts, request: PaymentRequest, *, status: bool) -> str:
-    parts = [f"/r{request.id}", request.number, t.money(request.amount, request.currency),
+    number = f"📄 {request.number}" if request.kind == "contract" else request.number  # a contract approval
+    parts = [f"/r{request.id}", number, t.money(request.amount, request.currency),
              request.contractor_name, t("list.pay_by", day=t.day(request.pay_by))]
     if status:
-        parts.append(t.status(request.status))
+        parts.append(t.status(request.status, request.kind))
     return " · ".join(parts)
 
 
