@@ -289,3 +289,33 @@ async def test_expenses_follow_a_changed_payment(db, company, portal, sync):
     await drain(sync.worker())
     assert portal.deals[deal]["UF_CRM_VIZA_COSTS"] == "15100.00|RUB"
     assert (await request(db, second)).status == "closed"
+
+
+class TestContracts:
+    async def test_a_contract_lives_on_its_deal_comments_and_a_task_to_send_it_no_item_nothing_for_1c(
+            self, db, company, portal, sync, tmp_path):
+        from tests.api.test_contracts_api import contract_docx
+        from backend.services.attachments import FileStore
+        from backend.services.contracts import ContractFields, create_contract
+
+        deal = portal.add_deal(TITLE="Внедрение", STAGE_ID="PREPARATION", ASSIGNED_BY_ID=2)
+        async with db.session() as session:
+            request = await create_contract(session, FileStore(tmp_path), company.actors["manager"], ContractFields(
+                legal_entity_id=company.legal_entity.id, client_name="ООО «Клиент»", client_inn=inn(77),
+                subject="Внедрение учёта", amount="90000", bitrix24_deal_id=str(deal)),
+                file=("c.docx", contract_docx("Договор")))
+            await session.commit()
+            cid = request.id
+        await act(db, company, "manager", cid, Action.SUBMIT)
+        await act(db, company, "accountant", cid, Action.RETURN, comment="Срок в п. 3")
+        await act(db, company, "manager", cid, Action.SUBMIT)
+        await act(db, company, "accountant", cid, Action.APPROVE)
+        await drain(sync.worker())
+        assert items(portal) == []  # the smart process mirrors payment requests only
+        texts = [c["COMMENT"] for c in portal.comments.values()]
+        assert len(texts) == 4 and "Договор" in texts[0] and "вернул(а) договор" in texts[1]
+        assert "Срок в п. 3" in texts[1] and "№ РМ-Д-" in texts[3]
+        rework, send = sorted(portal.tasks.values(), key=lambda t: int(t["id"]))
+        assert str(rework["responsibleId"]) == "2" and "Доработать договор" in rework["title"]
+        assert str(send["responsibleId"]) == "2" and "на подпись" in send["title"] and "РМ-Д-" in send["title"]
+        assert await rows(db, "onec", kind="payment_order") == []
