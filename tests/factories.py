@@ -133,3 +133,18 @@ async def auth_headers(db: Database, company: Company, who: str, role: str | Non
                                        employee_id=employee.id)
         await session.commit()
     return {"Authorization": f"Bearer {secret}"}
+
+
+async def give_print_details(db: Database, company: Company, *, tax_regime: str = "osn") -> None:
+    """What the print forms need of the legal entity: address, signatory, a default bank account."""
+    from backend.models import BankAccount
+
+    async with db.session() as session:
+        entity = await session.get(LegalEntity, company.legal_entity.id)
+        entity.tax_regime = tax_regime
+        entity.address = "123456, г. Москва, ул. Тверская, д. 1"
+        entity.director = "Генеральный директор Директоров Д. Д."
+        entity.chief_accountant = "Бухова Б. Б."
+        session.add(BankAccount(legal_entity_id=entity.id, bank_name="ПАО Сбербанк", bik=SBER_BIK,
+                                account=account(9), corr_account="30101810400000000225", is_default=True))
+        await session.commit()

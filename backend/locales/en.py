@@ -421,4 +421,6 @@ MESSAGES: dict[str, str] = {
     "field.director": "Head (signatory)",
     "field.chief_accountant": "Chief accountant",
     "field.usn_income_outside": "Income outside Viza",
+    # --- print forms: our entity's details
+    "print_form.entity_incomplete": "{field_name}: {entity} has no address or bank account yet — documents cannot be printed without them. An admin fills them in on the legal entity (PATCH /api/v1/legal-entities/{id}).",
 }

@@ -422,4 +422,6 @@ MESSAGES: dict[str, str] = {
     "field.director": "Руководитель (подписант)",
     "field.chief_accountant": "Главный бухгалтер",
     "field.usn_income_outside": "Доходы вне Визы",
+    # --- print forms: our entity's details
+    "print_form.entity_incomplete": "{field_name}: у юрлица {entity} не заполнены адрес или расчётный счёт — без них документ не напечатать. Администратор заполняет их в карточке юрлица (PATCH /api/v1/legal-entities/{id}).",
 }

@@ -278,7 +278,8 @@ async def annual_contracts(session: AsyncSession, actor: Actor, *, legal_entity_
 async def renew_contract(session: AsyncSession, store: FileStore, actor: Actor, contract_id: int, *, year: int,
                          file: tuple[str, bytes] | None = None, max_bytes: int = 20 * 1024 * 1024) -> PaymentRequest:
     """A new year's contract made from one in the store: the same client, subject, lines and terms,
-    valid for the whole ``year``, as a draft of ``actor`` to check and submit."""
+    valid for the whole ``year``, as a draft of ``actor`` to check and submit. Its text is ``file``
+    when given, else its print form (DOCX, from the contract template) as version 1."""
     source = await _annual_source(session, actor, contract_id)
     request, contract = source
     if year < actor.today().year or year > actor.today().year + 1:
@@ -304,8 +305,16 @@ async def renew_contract(session: AsyncSession, store: FileStore, actor: Actor, 
                       vat_rate="none" if line.get("vat_rate") is None else line["vat_rate"])
                for line in contract.lines] or None,
     )
-    return await create_contract(session, store, actor, fields, file=file, max_bytes=max_bytes,
-                                 based_on_id=request.id)
+    renewed = await create_contract(session, store, actor, fields, file=file, max_bytes=max_bytes,
+                                    based_on_id=request.id)
+    if file is None:
+        # Print forms are built from contracts, so that module imports this one, not the other way.
+        from backend.services.print_documents import DOCX, contract_files
+
+        printed = next(p for p in await contract_files(session, store, actor, renewed.id) if p.content_type == DOCX)
+        await attach(session, store, actor, renewed, kind="contract", filename=printed.filename,
+                     content=printed.content, max_bytes=max_bytes)
+    return renewed
 
 
 async def _annual_source(session: AsyncSession, actor: Actor, contract_id: int) -> tuple[PaymentRequest, Contract]:

@@ -46,8 +46,11 @@ class PrintedFile:
 # --- parties and lines ------------------------------------------------------------------------
 
 def supplier_party(entity: LegalEntity) -> Party:
-    """Our legal entity as the documents print it, with its default bank account."""
+    """Our legal entity as the documents print it, with its default bank account; one without an
+    address or a bank account cannot be printed, and the admin is told what to fill in."""
     account = next((a for a in entity.bank_accounts if a.is_default), entity.bank_accounts[0] if entity.bank_accounts else None)
+    if account is None or not (entity.address or "").strip():
+        raise InvalidInput("print_form.entity_incomplete", field="legal_entity_id", entity=entity.name, id=entity.id)
     return Party(name=entity.name, inn=entity.inn, kpp=entity.kpp or "", ogrn=entity.ogrn or "",
                  address=entity.address or "", bank_name=account.bank_name if account else "",
                  bik=account.bik if account else "", account=account.account if account else "",

@@ -16,7 +16,7 @@ from backend.services.attachments import FileStore
 from backend.services.contracts import ContractFields
 from backend.services.payment_requests import act
 from backend.workflows.lifecycle import Action
-from tests.factories import auth_headers, inn, setup_company, today
+from tests.factories import auth_headers, give_print_details, inn, setup_company, today
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -227,6 +227,7 @@ class TestNumbering:
 class TestAnnualStore:
     async def test_an_annual_contract_is_found_and_renewed_for_next_year(self, db, client):
         company = await setup_company(db)
+        await give_print_details(db, company)
         year = today().year
         contract_id, manager = await started(db, client, company, annual=True, valid_from=f"{year}-01-01",
                                              valid_until=f"{year}-12-31")
@@ -243,6 +244,10 @@ class TestAnnualStore:
         assert new["contract"]["based_on_id"] == contract_id
         assert new["contract"]["valid_from"] == date(year + 1, 1, 1).isoformat()
         assert new["amount_minor"] == 15_000_000
+        [version] = new["contract"]["versions"]  # the print form of the new contract, ready to submit
+        assert version["version"] == 1 and version["filename"].endswith(".docx")
+        submitted = await client.post(f"/api/v1/contracts/{new['id']}/submit", json={}, headers=manager)
+        assert submitted.json()["request"]["status"] == "pending"
         again = await client.post(f"/api/v1/contracts/{contract_id}/renew", json={"year": year + 1}, headers=manager)
         assert again.status_code == 409 and again.json()["code"] == "contract.already_renewed"
         too_far = await client.post(f"/api/v1/contracts/{contract_id}/renew", json={"year": year + 5}, headers=manager)

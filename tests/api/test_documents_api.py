@@ -10,9 +10,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from backend.documents.invoice_intake import read_invoice, read_payment_qr
-from backend.models import BankAccount, LegalEntity, OutgoingInvoice
+from backend.models import LegalEntity, OutgoingInvoice
 from tests.api.test_contracts_api import started
-from tests.factories import SBER_BIK, account, auth_headers, setup_company, today
+from tests.factories import SBER_BIK, account, auth_headers, give_print_details, setup_company, today
 
 
 def pdf_text(content: bytes) -> str:
@@ -26,15 +26,7 @@ def docx_xml(content: bytes) -> str:
 
 async def printable_company(db, *, tax_regime="osn"):
     company = await setup_company(db)
-    async with db.session() as session:
-        entity = await session.get(LegalEntity, company.legal_entity.id)
-        entity.tax_regime = tax_regime
-        entity.address = "123456, г. Москва, ул. Тверская, д. 1"
-        entity.director = "Генеральный директор Директоров Д. Д."
-        entity.chief_accountant = "Бухова Б. Б."
-        session.add(BankAccount(legal_entity_id=entity.id, bank_name="ПАО Сбербанк", bik=SBER_BIK,
-                                account=account(9), corr_account="30101810400000000225", is_default=True))
-        await session.commit()
+    await give_print_details(db, company, tax_regime=tax_regime)
     return company
 
 
@@ -206,3 +198,12 @@ def test_the_city_is_read_from_the_address_without_its_prefix():
     assert city_of("123456, г. Москва, ул. Тверская, д. 1") == "Москва"
     assert city_of("350000, Краснодар, ул. Красная") == "Краснодар"
     assert city_of("") == ""
+
+
+async def test_an_entity_without_address_or_account_is_told_what_to_fill(db, client):
+    company = await setup_company(db)
+    contract_id = await approved_contract(db, client, company)
+    manager = await auth_headers(db, company, "manager")
+    response = await client.get(f"/api/v1/contracts/{contract_id}/print.pdf", headers=manager)
+    assert response.status_code == 422
+    assert response.json()["code"] == "print_form.entity_incomplete" and "Ромашка" in response.json()["message"]
