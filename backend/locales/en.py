@@ -423,4 +423,9 @@ MESSAGES: dict[str, str] = {
     "field.usn_income_outside": "Income outside Viza",
     # --- print forms: our entity's details
     "print_form.entity_incomplete": "{field_name}: {entity} has no address or bank account yet — documents cannot be printed without them. An admin fills them in on the legal entity (PATCH /api/v1/legal-entities/{id}).",
+    # --- invoices: the parts of 70/30
+    "invoice.part_issued": "{field_name}: this invoice of the contract is already issued.",
+    "invoice.final_before_prepayment": "{field_name}: the 70 % prepayment invoice comes first, then the remaining 30 %.",
+    # --- invoices: nothing due
+    "invoice.nothing_due": "{field_name}: nothing is due for this part of the contract — the sum is 0.00 ₽.",
 }

@@ -424,4 +424,9 @@ MESSAGES: dict[str, str] = {
     "field.usn_income_outside": "Доходы вне Визы",
     # --- print forms: our entity's details
     "print_form.entity_incomplete": "{field_name}: у юрлица {entity} не заполнены адрес или расчётный счёт — без них документ не напечатать. Администратор заполняет их в карточке юрлица (PATCH /api/v1/legal-entities/{id}).",
+    # --- invoices: the parts of 70/30
+    "invoice.part_issued": "{field_name}: такой счёт по договору уже выставлен.",
+    "invoice.final_before_prepayment": "{field_name}: сначала выставляется счёт на предоплату 70 %, потом — на оставшиеся 30 %.",
+    # --- invoices: nothing due
+    "invoice.nothing_due": "{field_name}: по этой части договора платить нечего — сумма 0,00 ₽.",
 }

@@ -146,6 +146,8 @@ class OutgoingInvoice(Base):
     amount_due: Mapped[int] = mapped_column(BigInteger)  # this invoice's part (70 % of a 70/30 contract)
     vat_total: Mapped[int] = mapped_column(BigInteger, default=0)
     prepayment_percent: Mapped[int] = mapped_column(Integer, default=100)
+    # full | prepayment (the 70 % of a 70/30 contract) | final (the 30 % left after the prepayment)
+    part: Mapped[str] = mapped_column(String(12), default="full")
     status: Mapped[str] = mapped_column(String(10), default="issued")  # issued | cancelled
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -34,6 +34,7 @@ from backend.workflows.lifecycle import Status
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PAY_WITHIN_DAYS = 5
+PREPAY_PERCENT = 70  # the 70/30 scheme (seed 001)
 
 
 @dataclass
@@ -131,8 +132,8 @@ class InvoiceFields(BaseModel):
     client_kpp: str | None = None
     client_address: str | None = None
     lines: list[LineIn] | None = Field(default=None, description="The contract's lines when omitted")
-    part: Literal["full", "prepayment"] = Field(
-        default="full", description="prepayment: 70 % of a 70/30 contract")
+    part: Literal["full", "prepayment", "final"] = Field(
+        default="full", description="prepayment: 70 % of a 70/30 contract; final: the 30 % left after it")
     pay_until: date | None = None
     bitrix24_deal_id: str | None = Field(default=None, pattern=r"^\d{1,18}$")
 
@@ -159,15 +160,25 @@ async def issue_invoice(session: AsyncSession, settings: Settings, actor: Actor,
         errors.add(InvalidInput("invoice.other_entity", field="legal_entity_id"))
     client = _client(fields, request, contract, errors)
     lines = await _invoice_lines(session, fields, request, contract, entity, errors)
-    if fields.part == "prepayment" and (contract is None or contract.payment_terms != "prepay_70_30"):
+    if fields.part != "full" and (contract is None or contract.payment_terms != "prepay_70_30"):
         errors.add(InvalidInput("invoice.no_prepayment_terms", field="part"))
+    elif fields.part != "full":
+        issued = set(await session.scalars(select(OutgoingInvoice.part).where(
+            OutgoingInvoice.contract_id == request.id, OutgoingInvoice.status == "issued")))
+        if fields.part in issued:
+            errors.add(InvalidInput("invoice.part_issued", field="part"))
+        elif fields.part == "final" and "prepayment" not in issued:
+            errors.add(InvalidInput("invoice.final_before_prepayment", field="part"))
     today = actor.today()
     if fields.pay_until is not None and fields.pay_until < today:
         errors.add(InvalidInput("invoice.pay_until_past", field="pay_until"))
     errors.raise_if_any()
     total = lines_total(lines)
-    percent = 70 if fields.part == "prepayment" else 100
-    due = prepayment_split(total, percent)[0] if percent != 100 else total
+    first, rest = prepayment_split(total, PREPAY_PERCENT)
+    percent, due = {"full": (100, total), "prepayment": (PREPAY_PERCENT, first),
+                    "final": (100 - PREPAY_PERCENT, rest)}[fields.part]
+    if due <= 0:
+        raise InvalidInput("invoice.nothing_due", field="part")
     # One invoice of an entity at a time past this point, so two cannot both fit under the limit.
     await session.execute(select(LegalEntity.id).where(LegalEntity.id == entity.id).with_for_update())
     await check_usn_limit(session, settings, entity, today.year, due)
@@ -178,6 +189,7 @@ async def issue_invoice(session: AsyncSession, settings: Settings, actor: Actor,
         counterparty_id=request.counterparty_id if request else None, contract_id=request.id if request else None,
         bitrix24_deal_id=fields.bitrix24_deal_id or (request.bitrix24_deal_id if request else None),
         lines=lines, total=total, amount_due=due, vat_total=vat_total(lines), prepayment_percent=percent,
+        part=fields.part,
         created_by_id=actor.employee_id, **client,
     )
     session.add(invoice)
@@ -265,7 +277,7 @@ def invoice_view(invoice: OutgoingInvoice) -> dict[str, Any]:
             "client_inn": invoice.client_inn, "client_kpp": invoice.client_kpp, "contract_id": invoice.contract_id,
             "bitrix24_deal_id": invoice.bitrix24_deal_id, "lines": invoice.lines, "total": invoice.total,
             "amount_due": invoice.amount_due, "vat_total": invoice.vat_total,
-            "prepayment_percent": invoice.prepayment_percent, "status": invoice.status}
+            "prepayment_percent": invoice.prepayment_percent, "part": invoice.part, "status": invoice.status}
 
 
 async def invoice_document(session: AsyncSession, invoice: OutgoingInvoice) -> tuple[InvoiceDocument, str, str, int | None]:
@@ -282,7 +294,8 @@ async def invoice_document(session: AsyncSession, invoice: OutgoingInvoice) -> t
         buyer=Party(name=invoice.client_name, inn=invoice.client_inn, kpp=invoice.client_kpp,
                     address=invoice.client_address),
         lines=print_lines(invoice.lines), basis=basis, pay_until=invoice.pay_until,
-        prepayment_percent=invoice.prepayment_percent,
+        prepayment_percent=PREPAY_PERCENT if invoice.part == "prepayment" else 100,
+        settles_prepayment=PREPAY_PERCENT if invoice.part == "final" else 0,
     )
     return document, client_type, region, template_id
 
@@ -319,17 +332,20 @@ async def deal_contract_files(session: AsyncSession, store: FileStore, actor: Ac
 
 async def deal_invoice(session: AsyncSession, store: FileStore, settings: Settings, actor: Actor,
                        deal_id: str) -> tuple[OutgoingInvoice, bool, list[PrintedFile]]:
-    """The invoice under the deal's approved contract: the one already issued, or a new one — for
-    the 70 % prepayment when the contract says 70/30. Returns (invoice, newly issued, files)."""
+    """The next invoice under the deal's approved contract: the whole sum, or for a 70/30 contract
+    the 70 % prepayment and then the 30 % final one; once all are issued, the last again.
+    Returns (invoice, newly issued, files)."""
     request = await deal_contract(session, actor, deal_id, approved=True)
     if request is None:
         raise InvalidInput("deal.no_approved_contract", field="deal_id", deal_id=deal_id)
-    existing = await session.scalar(select(OutgoingInvoice).where(
-        OutgoingInvoice.contract_id == request.id, OutgoingInvoice.status == "issued").order_by(OutgoingInvoice.id).limit(1))
-    issued = existing is None
-    if existing is None:
-        contract = await session.get(Contract, request.id)
-        part = "prepayment" if contract.payment_terms == "prepay_70_30" else "full"
-        existing = await issue_invoice(session, settings, actor, InvoiceFields(
-            contract_id=request.id, part=part, bitrix24_deal_id=deal_id))
-    return existing, issued, await invoice_files(session, store, actor, existing.id)
+    contract = await session.get(Contract, request.id)
+    issued = {i.part: i for i in await session.scalars(select(OutgoingInvoice).where(
+        OutgoingInvoice.contract_id == request.id, OutgoingInvoice.status == "issued"))}
+    parts = ("prepayment", "final") if contract.payment_terms == "prepay_70_30" else ("full",)
+    part = next((p for p in parts if p not in issued), None)
+    if part is None:
+        invoice = issued[parts[-1]]
+        return invoice, False, await invoice_files(session, store, actor, invoice.id)
+    invoice = await issue_invoice(session, settings, actor, InvoiceFields(
+        contract_id=request.id, part=part, bitrix24_deal_id=deal_id))
+    return invoice, True, await invoice_files(session, store, actor, invoice.id)

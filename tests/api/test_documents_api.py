@@ -77,6 +77,17 @@ class TestInvoices:
         xml = docx_xml((await client.get(f"/api/v1/invoices/{invoice['id']}/print.docx", headers=manager)).content)
         assert invoice["number"] in xml
 
+        again = await client.post("/api/v1/invoices", json={"contract_id": contract_id, "part": "prepayment"},
+                                  headers=manager)
+        assert again.status_code == 422 and again.json()["code"] == "invoice.part_issued"
+        final = await client.post("/api/v1/invoices", json={"contract_id": contract_id, "part": "final"},
+                                  headers=manager)
+        assert final.status_code == 201, final.text
+        assert final.json()["amount_due"] == 4_500_000 and final.json()["part"] == "final"  # the two add up
+        pdf = (await client.get(f"/api/v1/invoices/{final.json()['id']}/print.pdf", headers=manager)).content
+        assert "Окончательный расчёт 30" in " ".join(pdf_text(pdf).split())
+        assert read_payment_qr(pdf).sum_kopecks == 4_500_000
+
     async def test_full_terms_refuse_a_prepayment_and_a_draft_contract_refuses_an_invoice(self, db, client):
         company = await printable_company(db)
         contract_id = await approved_contract(db, client, company, payment_terms="full")
@@ -84,6 +95,9 @@ class TestInvoices:
         refused = await client.post("/api/v1/invoices", json={"contract_id": contract_id, "part": "prepayment"},
                                     headers=manager)
         assert refused.status_code == 422 and refused.json()["field"] == "part"
+        early = await client.post("/api/v1/invoices", json={"contract_id": contract_id, "part": "final"},
+                                  headers=manager)
+        assert early.status_code == 422 and early.json()["field"] == "part"
         pending_id, _ = await started(db, client, company, bitrix24_deal_id="43")
         refused = await client.post("/api/v1/invoices", json={"contract_id": pending_id}, headers=manager)
         assert refused.status_code == 422 and refused.json()["code"] == "invoice.contract_not_approved"

@@ -67,14 +67,17 @@ async def test_the_manager_gets_the_contract_and_the_prepayment_invoice_as_pdf_a
     with zipfile.ZipFile(io.BytesIO(viza.tg.download(docx_file.document.file_id))) as archive:
         assert "ООО «Клиент»" in archive.read("word/document.xml").decode()
 
-    # A second tap sends the same invoice again; it does not issue another.
+    # The next tap issues the final 30 %; a third sends that one again and issues nothing.
+    tap = await manager.tap(card, text="🧾 Счёт (PDF и DOCX)")
+    final, _ = await files_after(viza, "manager", tap, 2)
+    assert "на 30\u00a0000,00\u00a0₽" in final.caption
     tap = await manager.tap(card, text="🧾 Счёт (PDF и DOCX)")
     again, _ = await files_after(viza, "manager", tap, 2)
-    assert "уже выставлен" in again.caption
+    assert "уже выставлен" in again.caption and "30\u00a0000,00" in again.caption
     async with viza.db.session() as session:
         from sqlalchemy import func, select
 
-        assert await session.scalar(select(func.count()).select_from(OutgoingInvoice)) == 1
+        assert await session.scalar(select(func.count()).select_from(OutgoingInvoice)) == 2
 
 
 async def test_no_invoice_before_the_contract_is_approved(viza: Viza):

@@ -484,3 +484,17 @@ class TestValidation:
         with pytest.raises(ValidationFailed) as caught:
             invoice_context(replace(SAMPLE_INVOICE, number="", lines=lines))
         assert [e.field for e in caught.value.errors] == ["number", "lines[0].price", "lines[1].unit"]
+
+
+def test_the_final_invoice_asks_for_what_the_prepayment_left_to_the_kopeck():
+    from dataclasses import replace
+
+    from backend.documents.print_forms import SAMPLE_INVOICE, invoice_context, prepayment_split, totals
+
+    for price in (3, 99, 100_001, 123_450):  # (1 kopeck leaves nothing for the final part)
+        lines = (replace(SAMPLE_INVOICE.lines[0], price=price, quantity=Decimal(1)),)
+        first = invoice_context(replace(SAMPLE_INVOICE, lines=lines, prepayment_percent=70))
+        final = invoice_context(replace(SAMPLE_INVOICE, lines=lines, settles_prepayment=70))
+        assert first["due_kopecks"] + final["due_kopecks"] == totals(lines).total
+        assert final["due_kopecks"] == prepayment_split(totals(lines).total, 70)[1]
+        assert final["prepayment_text"].startswith("Окончательный расчёт 30")

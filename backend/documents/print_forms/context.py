@@ -203,8 +203,8 @@ def _purpose_vat(sums: Totals, part: int) -> str:
 # --- the invoice -------------------------------------------------------------------------
 
 
-def _prepayment_text(percent: int, basis: str) -> str:
-    text = f"Предоплата {percent}{NBSP}%"
+def _prepayment_text(percent: int, basis: str, *, final: bool = False) -> str:
+    text = f"{'Окончательный расчёт' if final else 'Предоплата'} {percent}{NBSP}%"
     basis = basis.strip()
     if re.match(r"договор\b", basis, re.IGNORECASE):
         return f"{text} по договору{basis[len('договор'):]}"
@@ -243,11 +243,17 @@ def invoice_context(doc: InvoiceDocument) -> dict[str, Any]:
     percent = doc.prepayment_percent
     is_prepayment = percent < 100
     due, rest = prepayment_split(sums.total, percent) if is_prepayment else (sums.total, 0)
+    part_text = _prepayment_text(percent, doc.basis) if is_prepayment else ""
+    lead = f"Предоплата {percent} % по счёту" if is_prepayment else "Оплата по счёту"
+    if doc.settles_prepayment:  # the final invoice: what the prepayment left, to the kopeck
+        percent = 100 - doc.settles_prepayment
+        is_prepayment, (_, due), rest = True, prepayment_split(sums.total, doc.settles_prepayment), 0
+        part_text = _prepayment_text(percent, doc.basis, final=True)
+        lead = f"Окончательный расчёт {percent} % по счёту"
     title_date = f"{doc.date:%d.%m.%Y}"
     if doc.purpose.strip():
         purpose = doc.purpose.strip()
     else:
-        lead = f"Предоплата {percent} % по счёту" if is_prepayment else "Оплата по счёту"
         purpose = f"{lead} № {doc.number} от {title_date}{_purpose_vat(sums, due)}"
     if len(purpose) > QR_PURPOSE_LIMIT:  # many VAT rates after a long number: the QR code holds 210
         raise InvalidInput("field.too_long", field="purpose", max=QR_PURPOSE_LIMIT)
@@ -283,7 +289,7 @@ def invoice_context(doc: InvoiceDocument) -> dict[str, Any]:
         "summary": f"Всего наименований {len(lines)}, на сумму {format_money(sums.total)} руб.",
         "prepayment_percent": percent,
         "is_prepayment": is_prepayment,
-        "prepayment_text": _prepayment_text(percent, doc.basis) if is_prepayment else "",
+        "prepayment_text": part_text,
         "due": format_money(due),
         "due_kopecks": due,
         "due_words": rubles_in_words(due),

@@ -104,6 +104,9 @@ class InvoiceDocument:
     pay_until: date | None = None
     purpose: str = ""  # default "Оплата по счёту № N от DATE" (+ the VAT)
     prepayment_percent: int = 100  # 100, or 70 for the 70/30 scheme: the invoice asks for that part
+    # The final invoice after a prepayment of this percent (70 of 70/30): it asks for the rest, to the
+    # kopeck what the prepayment invoice left; 0 when it is not one.
+    settles_prepayment: int = 0
 
 
 @dataclass(frozen=True)
@@ -347,6 +350,9 @@ def validate_invoice(doc: InvoiceDocument) -> Totals:
         errors.add("print_form.date_before", "pay_until", date=f"{doc.date:%d.%m.%Y}")
     if not _is_int(doc.prepayment_percent) or not 1 <= doc.prepayment_percent <= 100:
         errors.add("print_form.prepayment_percent", "prepayment_percent")
+    if not _is_int(doc.settles_prepayment) or not 0 <= doc.settles_prepayment <= 99 or (
+            doc.settles_prepayment and doc.prepayment_percent != 100):
+        errors.add("print_form.prepayment_percent", "settles_prepayment")
     result = None
     if _lines(errors, doc.lines, required=True):
         result = totals(doc.lines)

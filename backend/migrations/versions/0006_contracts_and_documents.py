@@ -136,6 +136,7 @@ def upgrade() -> None:
         sa.Column('amount_due', sa.BigInteger(), nullable=False),
         sa.Column('vat_total', sa.BigInteger(), nullable=False),
         sa.Column('prepayment_percent', sa.Integer(), nullable=False),
+        sa.Column('part', sa.String(12), nullable=False),
         sa.Column('status', sa.String(10), nullable=False),
         sa.Column('created_by_id', ID, sa.ForeignKey('employees.id'), nullable=True),
         sa.Column('created_at', UTC, nullable=False),
