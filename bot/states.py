@@ -43,3 +43,12 @@ class ContractDialog(StatesGroup):
     file = State()
     summary = State()
     version = State()  # waiting for the next version of a returned contract
+    # The annual contracts store: the client's name or INN (typed again to search again), the year.
+    store_query = State()
+    store_year = State()
+    # Lines from the 1C catalogue, at the amount step: a word to search (or a found item picked),
+    # the quantity, the price per unit, then another line or done.
+    line_query = State()
+    line_quantity = State()
+    line_price = State()
+    line_more = State()

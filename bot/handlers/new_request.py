@@ -24,7 +24,8 @@ from aiogram.types import (
 )
 
 from backend.documents.invoice_intake import InvoiceReading, read_invoice
-from backend.errors import DomainError, InvalidInput, NotFound
+from backend.services.invoice_prefill import prefill_from_invoice
+from backend.errors import InvalidInput, NotFound
 from backend.models import LegalEntity, PaymentRequest, RequestType
 from backend.money import check_currency, format_amount, parse_amount
 from backend.requisites import (
@@ -131,26 +132,13 @@ async def invoice_sent(message: Message, bot: Bot, state: FSMContext, core: Core
 
 
 def _from_invoice(reading: InvoiceReading) -> dict[str, Any]:
-    """The dialog's fields from what the invoice says; a contractor only when the bank details are
-    all there and valid, so the dialog asks rather than carries a half-read requisite."""
-    data: dict[str, Any] = {"read": []}
-    try:
-        checked = validate_requisites(inn=reading.supplier_inn, kpp=reading.supplier_kpp, bik=reading.bik,
-                                      account=reading.account, corr_account=reading.corr_account)
-    except DomainError:
-        checked = None
-    if checked is not None and reading.supplier_name:
-        data |= {"contractor_inn": checked.inn, "contractor_kpp": checked.kpp or "", "bik": checked.bik,
-                 "account": checked.account, "corr_account": checked.corr_account or "",
-                 "contractor_name": reading.supplier_name[:300], "bank_name": (reading.bank_name or "")[:300],
-                 "known_contractor": True}
-        data["read"].append("contractor")
-    if reading.amount_kopecks:
-        data["amount"] = format_amount(reading.amount_kopecks)
-        data["read"].append("amount")
-    if reading.purpose_hint:
-        data["purpose"] = " ".join(reading.purpose_hint.split())[:210]
-        data["read"].append("purpose")
+    """The dialog's fields from what the invoice says (the core's rule: ``prefill_from_invoice``),
+    and the steps they answer, which the dialog then skips."""
+    prefill = prefill_from_invoice(reading)
+    data: dict[str, Any] = {k: _plain(v) for k, v in prefill.fields.items()}
+    data["read"] = [key for key in prefill.read if key != "invoice"]
+    if "contractor" in prefill.read:
+        data["known_contractor"] = True
     prefilled = {"contractor": "inn", "amount": "amount", "purpose": "purpose"}
     data["prefilled"] = ["file", *(prefilled[key] for key in data["read"])]
     return data
@@ -450,6 +438,9 @@ async def submit(query: CallbackQuery, state: FSMContext, core: Core, t: Texts, 
         amount=data["amount"], currency=data.get("currency", "RUB"), pay_by=date.fromisoformat(data["pay_by"]),
         purpose=data["purpose"],
     )
+    if data.get("invoice_number") and data.get("mode") == "new":  # read from the invoice: duplicates are caught
+        fields.invoice_number = data["invoice_number"]
+        fields.invoice_date = date.fromisoformat(data["invoice_date"]) if data.get("invoice_date") else None
     file = data.get("file")
 
     async def work(session) -> PaymentRequest:

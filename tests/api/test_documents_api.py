@@ -221,3 +221,38 @@ async def test_an_entity_without_address_or_account_is_told_what_to_fill(db, cli
     response = await client.get(f"/api/v1/contracts/{contract_id}/print.pdf", headers=manager)
     assert response.status_code == 422
     assert response.json()["code"] == "print_form.entity_incomplete" and "Ромашка" in response.json()["message"]
+
+
+class TestReadInvoiceThroughTheApi:
+    async def test_our_own_invoice_and_a_sample_give_the_fields_to_confirm_and_nothing_is_created(self, db, client):
+        from pathlib import Path
+
+        from backend.models import PaymentRequest
+
+        company = await printable_company(db)
+        manager = await auth_headers(db, company, "manager")
+        line = {"name": "Консультация", "quantity": "1", "unit": "усл", "price": "15000.00"}
+        issued = (await client.post("/api/v1/invoices", json={
+            "legal_entity_id": company.legal_entity.id, "client_name": "ООО «Клиент»", "client_inn": "7707083893",
+            "lines": [line]}, headers=manager)).json()
+        pdf = (await client.get(f"/api/v1/invoices/{issued['id']}/print.pdf", headers=manager)).content
+        async with db.session() as session:
+            from sqlalchemy import func, select
+
+            before = await session.scalar(select(func.count()).select_from(PaymentRequest))
+        read = await client.post("/api/v1/payment-requests/read-invoice", headers=manager,
+                                 files={"file": ("invoice.pdf", pdf, "application/pdf")})
+        assert read.status_code == 200, read.text
+        body = read.json()
+        assert body["readable"] and set(body["read"]) >= {"contractor", "amount", "invoice"}
+        assert body["fields"]["contractor_inn"] == company.legal_entity.inn
+        assert body["fields"]["amount"] == "15000.00" and body["fields"]["invoice_number"] == issued["number"]
+        async with db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(PaymentRequest)) == before
+        sample = Path(__file__).parents[1] / "documents" / "samples" / "classic_1c.pdf"
+        read = (await client.post("/api/v1/payment-requests/read-invoice", headers=manager,
+                                  files={"file": ("s.pdf", sample.read_bytes(), "application/pdf")})).json()
+        assert read["readable"] and read["fields"]["amount"] == "26000.50"
+        refused = await client.post("/api/v1/payment-requests/read-invoice", headers=manager,
+                                    files={"file": ("x.pdf", b"hello", "application/pdf")})
+        assert refused.status_code == 422 and refused.json()["field"] == "file"

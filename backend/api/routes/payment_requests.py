@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -12,6 +13,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api.deps import CoreDep, SettingsDep
+from backend.documents.invoice_intake import read_invoice
+from backend.errors import InvalidInput
+from backend.i18n import translate
+from backend.services.invoice_prefill import prefill_from_invoice
 from backend.services import attachments
 from backend.services import payment_requests as service
 from backend.services.attachments import FileStore
@@ -101,6 +106,22 @@ for _action, _body, _path, _summary in (
     (Action.CANCEL, ActionBody, "cancel", "Withdraw before payment"),
 ):
     action_route(router, _action, _body, _path, _summary)
+
+
+@router.post("/read-invoice", summary="Read a supplier's invoice (PDF): the fields of a new request, to confirm")
+async def read_invoice_pdf(core: CoreDep, settings: SettingsDep, file: UploadFile) -> dict[str, Any]:
+    """The fields a PDF invoice gives (from its text layer and its payment QR code); nothing is
+    created — send them, checked and corrected, to ``POST /api/v1/payment-requests``."""
+    max_bytes = settings.max_upload_mb * 1024 * 1024
+    content = await file.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise InvalidInput("attachment.too_large", field="file", max_mb=settings.max_upload_mb)
+    reading = await asyncio.to_thread(read_invoice, content)
+    prefill = prefill_from_invoice(reading)
+    lang = core.actor.language
+    return {"readable": reading.readable, "reason": translate(reading.reason, lang) if reading.reason else None,
+            "fields": prefill.fields, "read": prefill.read,
+            "warnings": [{"code": code, "message": translate(code, lang)} for code in prefill.warnings]}
 
 
 @router.post("/{request_id}/attachments", status_code=201, summary="Attach a file (invoice, payment order…)")
