@@ -141,6 +141,8 @@ async def load_card(session: AsyncSession, actor: Actor, request_id: int, t: Tex
                 if Status(request.status) in EDITABLE and request.initiator_id == actor.employee_id:
                     buttons += [(contract_code, t(contract_key)) for contract_code, contract_key in CONTRACT_UPDATE]
                 continue
+            if action == "submit" and request.status == Status.DRAFT.value:
+                key = "btn.submit"  # a draft (a renewed contract) has not been sent yet: not "again"
             buttons.append((code, t(key)))
     return Card(request=request, text="\n".join(lines), buttons=buttons, has_files=bool(files),
                 files_text=t("btn.files"), seen_event_id=seen)

@@ -2,6 +2,12 @@
 client INN → client name → subject → amount → Bitrix24 deal → the contract file → summary with Edit
 and Submit; and a new version of a returned contract from its card ("📎 Новая версия").
 
+Two shortcuts (seed 001): the first question offers "📚 Из годовых договоров" — find an approved
+annual contract by the client's name or INN, pick the year, and get the new year's draft with its
+print form and card (Submit is the person's tap); and the amount step offers "🛒 Позиции из
+номенклатуры 1С" when the catalogue has items for the legal entity — the amount is then the lines'
+total and the lines go to the core, which checks them against the entity's catalogue groups.
+
 Like the payment request dialog, each step checks its answer with the core's own rules and asks
 again naming the field; nothing reaches the registry until Submit, and then the contract is
 created and sent in one transaction through the same use cases as the API.
@@ -10,32 +16,38 @@ created and sent in one transaction through the same use cases as the API.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from backend.db import Database
-from backend.errors import InvalidInput
+from backend.errors import DomainError, InvalidInput, ValidationFailed
+from backend.i18n import translate
 from backend.models import Contract, LegalEntity, PaymentRequest
-from backend.money import format_amount, parse_amount
+from backend.money import MAX_AMOUNT, format_amount, parse_amount
 from backend.requisites import validate_inn
 from backend.services import payment_requests as requests_service
 from backend.services.attachments import CONTRACT_TYPES, FileStore, sniff_type
+from backend.services.catalogue import DEFAULT_UNIT, LineIn, line_amount, parse_quantity, quantity_text, search_catalogue
 from backend.services.company.common import text as checked_text
 from backend.services.company.legal_entities import list_legal_entities
 from backend.services.contracts import (
     ContractFields,
+    annual_contracts,
     create_contract,
     get_contract,
     latest_version,
+    renew_contract,
     update_contract,
     upload_version,
 )
 from backend.services.core import Core
 from backend.services.payment_requests import find_counterparty
+from backend.services.print_documents import contract_files
 from backend.settings import Settings
 from backend.workflows.actors import Actor
 from backend.workflows.lifecycle import EDITABLE, Action, Status
@@ -57,6 +69,9 @@ CONTRACT_EXTENSIONS = (".docx", ".doc", ".pdf")
 WORD_EXTENSIONS = (".docx", ".doc")
 WORD_TYPES = {"application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 SUBJECT_LIMIT = 500
+STORE_SHOWN = 8  # annual contracts offered at once
+ITEMS_SHOWN = 8  # catalogue items offered at once
+LABEL_NAME = 40  # a name on a button is cut to this
 
 
 def _state(step: str):
@@ -126,6 +141,7 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
             "amount": format_amount(request.amount) if request.amount else None,
             "deal": request.bitrix24_deal_id or None, "number": request.number, "version": request.version,
             "had_amount": bool(request.amount),
+            "lines": [_stored_line(line) for line in contract.lines] or None, "had_lines": bool(contract.lines),
             "file": {"sha256": latest.sha256, "filename": latest.filename, "size": latest.size,
                      "version": latest.version} if latest else None,
         }
@@ -138,6 +154,15 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
     await state.set_data({**data, "mode": "edit", "request_id": callback_data.id, "known_client": True})
     await query.answer()
     await show_summary(query.message, state, core, t)
+
+
+def _stored_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A contract's stored line as the dialog keeps it (money in kopecks, the quantity as "2.5")."""
+    quantity, price = str(line.get("quantity") or "1"), int(line.get("price") or 0)
+    return {"catalogue_item_id": line.get("catalogue_item_id"), "name": line.get("name") or "",
+            "unit": line.get("unit") or DEFAULT_UNIT, "quantity": quantity, "price": price,
+            "amount": int(line["amount"]) if line.get("amount") is not None else line_amount(Decimal(quantity), price),
+            "vat_rate": line.get("vat_rate")}
 
 
 def _own_editable(request: PaymentRequest, actor: Actor) -> bool:
@@ -161,7 +186,7 @@ async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: s
             await advance(message, state, core, t, step)
             return
         await state.set_state(ContractDialog.entity)
-        rows = [[_pick("c_ent", value, text)] for value, text in options]
+        rows = [[_pick("c_ent", value, text)] for value, text in options] + await _store_row(state, t)
         await message.answer(t("contract.ask_entity"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
         return
     await state.set_state(_state(step))
@@ -171,19 +196,56 @@ async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: s
     rows: list[list[InlineKeyboardButton]] = []
     question = t(f"contract.ask_{step}")
     if step == "client_type":
-        rows = [[_pick("c_type", kind, t(f"contract.type_{kind}")) for kind in CLIENT_TYPES]]
+        rows = [[_pick("c_type", kind, t(f"contract.type_{kind}")) for kind in CLIENT_TYPES]] + await _store_row(state, t)
     elif step == "inn" and data.get("client_type") == "individual":
         question = t("contract.ask_inn_individual")
         rows = [[_pick("c_skip", "inn", t("btn.contract_no_inn"))]]
-    elif step == "amount" and data.get("had_amount"):
-        # The core keeps a contract's amount once given (a price cannot be set back to none), so a
-        # contract sent with an amount is not offered "Без суммы" when corrected.
-        question = t("contract.ask_amount_only")
     elif step == "amount":
-        rows = [[_pick("c_skip", "amount", t("btn.contract_no_amount"))]]
+        question, rows = await _amount_question(data, core, t)
     elif step == "deal":
         rows = [[_pick("c_skip", "deal", t("btn.contract_no_deal"))]]
     await message.answer(question, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+
+
+async def _store_row(state: FSMContext, t: Texts) -> list[list[InlineKeyboardButton]]:
+    """"📚 Из годовых договоров" under the first question of a new contract (not when a file came
+    first: that file is the contract to approve)."""
+    data = await state.get_data()
+    if data.get("mode") != "new" or data.get("editing") or data.get("file") or data.get("store_offered"):
+        return []
+    await state.update_data({"store_offered": True})
+    return [[_pick("c_store", "open", t("btn.contract_from_store"))]]
+
+
+async def _amount_question(data: dict[str, Any], core: Core, t: Texts) -> tuple[str, list[list[InlineKeyboardButton]]]:
+    """The amount, typed — or the lines from the 1C catalogue when it has items for the legal entity."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if await _catalogue_open(core, data.get("legal_entity_id")):
+        rows.append([_pick("c_lines", "start", t("btn.contract_lines"))])
+    lines = data.get("lines") or []
+    if data.get("had_lines"):
+        # The core keeps a contract's lines once given: its amount changes by picking them again.
+        question = t("contract.ask_amount_lines_only", total=t.money(_total(lines), "RUB"))
+    elif data.get("had_amount"):
+        # The core keeps a contract's amount once given (a price cannot be set back to none), so a
+        # contract sent with an amount is not offered "Без суммы" when corrected.
+        question = t("contract.ask_amount_only")
+    else:
+        question = t("contract.ask_amount")
+        rows.append([_pick("c_skip", "amount", t("btn.contract_no_amount"))])
+    if lines and not data.get("had_lines"):
+        question = t("contract.amount_has_lines", total=t.money(_total(lines), "RUB")) + "\n" + question
+    return question, rows
+
+
+async def _catalogue_open(core: Core, legal_entity_id: int | None) -> bool:
+    if legal_entity_id is None:
+        return False
+    return bool(await core.run(lambda s: search_catalogue(s, legal_entity_id=legal_entity_id, limit=1)))
+
+
+def _total(lines: list[dict[str, Any]]) -> int:
+    return sum(int(line["amount"]) for line in lines)
 
 
 async def _entities(session) -> list[tuple[int, str]]:
@@ -240,7 +302,7 @@ async def picked_client_type(query: CallbackQuery, callback_data: PickCb, state:
 
 
 SKIPS = {"inn": ({"client_inn": "", "client_kpp": "", "known_client": False}, "btn.contract_no_inn"),
-         "amount": ({"amount": None}, "btn.contract_no_amount"),
+         "amount": ({"amount": None, "lines": None}, "btn.contract_no_amount"),
          "deal": ({"deal": None}, "btn.contract_no_deal")}
 
 
@@ -295,13 +357,18 @@ async def _subject(text: str, data: dict[str, Any], core: Core) -> dict[str, Any
 RUBLE_WORDS = ("₽", "руб.", "руб", "р.", "rub")
 
 
-async def _amount(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
+def _without_rubles(text: str) -> str:
     value = text.strip().lower()
     for word in RUBLE_WORDS:  # "150 000 руб." is still 150 000
         if value.endswith(word) and any(ch.isdigit() for ch in value):
-            value = value[: -len(word)].strip()
-            break
-    return {"amount": format_amount(parse_amount(value))}
+            return value[: -len(word)].strip()
+    return value
+
+
+async def _amount(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
+    if data.get("had_lines"):
+        raise Refusal("contract.amount_from_lines")
+    return {"amount": format_amount(parse_amount(_without_rubles(text))), "lines": None}  # a typed sum: no lines
 
 
 async def _deal(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
@@ -401,9 +468,12 @@ async def show_summary(message: Message, state: FSMContext, core: Core, t: Texts
              t("contract.row_client", value=client_text(t, data.get("client_type", "company"),
                                                        data.get("client_name", ""), data.get("client_inn", ""))),
              t("contract.row_subject", value=data.get("subject", "")),
-             t("contract.row_amount", value=t.money(parse_amount(amount), "RUB") if amount else t("contract.no_amount")),
-             t("contract.row_deal", value=data.get("deal") or t("contract.no_deal")),
-             t("contract.row_file", value=file_text)]
+             t("contract.row_amount", value=t.money(parse_amount(amount), "RUB") if amount else t("contract.no_amount"))]
+    if data.get("lines"):
+        lines.append(t("contract.row_lines"))
+        lines += [_line_text(t, n, line) for n, line in enumerate(data["lines"], 1)]
+    lines += [t("contract.row_deal", value=data.get("deal") or t("contract.no_deal")),
+              t("contract.row_file", value=file_text)]
     rows = [[_pick("c_submit", "1", t("btn.submit")), _pick("c_edit", "menu", t("btn.edit"))], cancel_row(t)]
     await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
@@ -430,9 +500,22 @@ def _fields(data: dict[str, Any]) -> ContractFields:
         "client_inn": data.get("client_inn") or None, "client_kpp": data.get("client_kpp") or None,
         "bitrix24_deal_id": data.get("deal") or None,
     }
-    if data.get("amount"):
+    lines = data.get("lines")
+    if lines and (data.get("mode") != "edit" or data.get("lines_changed")):
+        values["lines"] = [_line_in(line) for line in lines]  # the amount is their total
+    elif data.get("amount"):
         values["amount"] = data["amount"]
     return ContractFields(**values)
+
+
+def _line_in(line: dict[str, Any]) -> LineIn:
+    values: dict[str, Any] = {"catalogue_item_id": line.get("catalogue_item_id"), "quantity": line["quantity"],
+                              "price": format_amount(line["price"])}
+    if line.get("catalogue_item_id") is None:  # a line typed before 1C was connected names itself
+        values |= {"name": line["name"], "unit": line.get("unit")}
+    if "vat_rate" in line:  # a stored line keeps its rate; a picked one takes the item's
+        values["vat_rate"] = "none" if line["vat_rate"] is None else line["vat_rate"]
+    return LineIn(**values)
 
 
 @router.callback_query(ContractDialog.summary, PickCb.filter(F.step == "c_submit"))
@@ -458,11 +541,38 @@ async def submit(query: CallbackQuery, state: FSMContext, core: Core, t: Texts, 
         await requests_service.act(session, core.actor, request.id, Action.SUBMIT)
         return request.number, request.status
 
-    number, status = await core.run(work)  # a refusal keeps the summary open (DomainErrors answers it)
+    try:
+        number, status = await core.run(work)  # a refusal keeps the summary open (DomainErrors answers it)
+    except DomainError as error:
+        said = _lines_refusal(t, error, data.get("lines") or [])
+        if said is None:
+            raise
+        await query.answer()
+        await query.message.answer(said)
+        return
     await state.clear()
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(t("contract.submitted", number=number, status=t.status(status, "contract")))
+
+
+def _lines_refusal(t: Texts, error: DomainError, lines: list[dict[str, Any]]) -> str | None:
+    """The core's refusal of the lines (``lines.<i>.…``), each said of its line by number and name;
+    None when the refusal is not about the lines."""
+    errors = error.errors if isinstance(error, ValidationFailed) else [error]
+    if not any((e.field or "").startswith("lines.") for e in errors):
+        return None
+    said = []
+    for e in errors:
+        parts = (e.field or "").split(".")
+        if len(parts) > 2 and parts[0] == "lines" and parts[1].isdigit():
+            index = int(parts[1])
+            name = lines[index]["name"] if index < len(lines) else "—"
+            label = t("contract.line_label", n=index + 1, name=name)
+            said.append(translate(e.code, t.lang, **e.params, field_name=label))
+        else:
+            said.append(e.message(t.lang))
+    return t("contract.lines_refused", errors="\n".join("• " + line for line in said))
 
 
 # --- a new version of a returned contract -------------------------------------------------------------------
@@ -505,6 +615,271 @@ async def got_version(message: Message, bot: Bot, db: Database, state: FSMContex
     await state.clear()
     await message.answer(t("contract.version_saved", number=data["number"], version=version))
     await send_card(bot, db, core.actor.employee_id, message.chat.id, card)
+
+
+
+# --- the annual contracts store (seed 001) -------------------------------------------------------------------
+
+def _short(text: str, limit: int = LABEL_NAME) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _store_label(t: Texts, found: dict[str, Any]) -> str:
+    number = found["contract_number"] or found["number"]
+    if found.get("valid_until"):
+        return t("contract.store_item", number=number, client=_short(found["client"]), until=t.day(found["valid_until"]))
+    return t("contract.store_item_open", number=number, client=_short(found["client"]))
+
+
+@router.callback_query(StateFilter(ContractDialog.entity, ContractDialog.client_type), PickCb.filter(F.step == "c_store"))
+async def store_opened(query: CallbackQuery, callback_data: PickCb, state: FSMContext, t: Texts) -> None:
+    if callback_data.value != "open":
+        await query.answer(t("button.old"))
+        return
+    await state.set_state(ContractDialog.store_query)
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {t('btn.contract_from_store')}")
+    await query.message.answer(t("contract.store_ask"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row(t)]))
+
+
+@router.message(ContractDialog.store_query, F.text, _not_command)
+async def store_search(message: Message, state: FSMContext, core: Core, t: Texts) -> None:
+    """Up to eight approved annual contracts by the client's name or INN; typing again searches again."""
+    data = await state.get_data()
+    words = " ".join(message.text.split())
+    found = await core.run(lambda s: annual_contracts(s, core.actor, legal_entity_id=data.get("legal_entity_id"),
+                                                      q=words, limit=STORE_SHOWN))
+    if not found:
+        rows = [[_pick("c_store", "new", t("btn.contract_new"))], cancel_row(t)]
+        await message.answer(t("contract.store_none", q=_short(words)), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        return
+    offered = {str(c["id"]): {"number": c["contract_number"] or c["number"], "label": _store_label(t, c)} for c in found}
+    await state.update_data({"store_found": offered})
+    rows = [[_pick("c_store", key, item["label"])] for key, item in offered.items()]
+    await message.answer(t("contract.store_found"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+
+
+@router.callback_query(ContractDialog.store_query, PickCb.filter(F.step == "c_store"))
+async def store_picked(query: CallbackQuery, callback_data: PickCb, state: FSMContext, core: Core, t: Texts) -> None:
+    if callback_data.value == "new":  # nothing to reuse: an ordinary new contract
+        await state.set_data({"mode": "new", "store_offered": True})
+        await query.answer()
+        await query.message.edit_text(f"{query.message.text}\n→ {t('btn.contract_new')}")
+        await ask(query.message, state, core, t, "entity")
+        return
+    offered = (await state.get_data()).get("store_found") or {}
+    picked = offered.get(callback_data.value)
+    if picked is None:
+        await query.answer(t("button.old"))
+        return
+    year = core.actor.today().year
+    await state.update_data({"store_id": int(callback_data.value), "store_number": picked["number"],
+                             "store_years": [year, year + 1]})
+    await state.set_state(ContractDialog.store_year)
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {picked['label']}")
+    rows = [[_pick("c_year", year, t("contract.store_year_this", year=year)),
+             _pick("c_year", year + 1, t("contract.store_year_next", year=year + 1))], cancel_row(t)]
+    await query.message.answer(t("contract.store_ask_year", number=picked["number"]),
+                               reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(ContractDialog.store_year, PickCb.filter(F.step == "c_year"))
+async def store_renewed(query: CallbackQuery, callback_data: PickCb, bot: Bot, db: Database, state: FSMContext,
+                        core: Core, t: Texts, settings: Settings, store: FileStore) -> None:
+    """The new year's draft, its print form (PDF and DOCX) and its card, whose Submit sends it."""
+    data = await state.get_data()
+    year = int(callback_data.value) if callback_data.value.isdigit() else None
+    if year not in data.get("store_years", ()):
+        await query.answer(t("button.old"))
+        return
+
+    async def work(session):
+        request = await renew_contract(session, store, core.actor, data["store_id"], year=year,
+                                       max_bytes=settings.max_upload_mb * 1024 * 1024)
+        files = await contract_files(session, store, core.actor, request.id)
+        return request.number, files, await load_card(session, core.actor, request.id, t)
+
+    number, files, card = await core.run(work)  # refused (already renewed for that year): the year stays asked
+    await state.clear()
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {year}")
+    chat_id = query.message.chat.id
+    await query.message.answer(t("contract.store_renewed", number=number, year=year, source=data["store_number"]))
+    for printed in files:
+        await bot.send_document(chat_id, BufferedInputFile(printed.content, filename=printed.filename),
+                                caption=t("contract.store_print_form", number=number, year=year))
+    await send_card(bot, db, core.actor.employee_id, chat_id, card)
+
+
+# --- lines from the 1C catalogue, at the amount step ------------------------------------------------------------
+
+def _quantity_text(t: Texts, quantity: str) -> str:
+    return quantity.replace(".", ",") if t.lang == "ru" else quantity
+
+
+def _line_text(t: Texts, n: int, line: dict[str, Any]) -> str:
+    return t("contract.line_row", n=n, name=line["name"], quantity=_quantity_text(t, line["quantity"]),
+             unit=line["unit"], price=t.money(line["price"], "RUB"), amount=t.money(line["amount"], "RUB"))
+
+
+async def _ask_line_query(message: Message, state: FSMContext, t: Texts) -> None:
+    await state.set_state(ContractDialog.line_query)
+    await message.answer(t("contract.lines_ask"), reply_markup=InlineKeyboardMarkup(
+        inline_keyboard=_lines_way_out(await state.get_data(), t) + [cancel_row(t)]))
+
+
+def _lines_way_out(data: dict[str, Any], t: Texts) -> list[list[InlineKeyboardButton]]:
+    """Done, once a line is picked; before that, back to typing the amount."""
+    if data.get("new_lines"):
+        return [[_pick("c_lines", "done", t("btn.contract_lines_done"))]]
+    return [[_pick("c_lines", "back", t("btn.contract_typed_amount"))]]
+
+
+@router.callback_query(ContractDialog.amount, PickCb.filter(F.step == "c_lines"))
+async def lines_started(query: CallbackQuery, callback_data: PickCb, state: FSMContext, t: Texts) -> None:
+    if callback_data.value != "start":
+        await query.answer(t("button.old"))
+        return
+    # Picked afresh: the lines already there stay until "Готово".
+    await state.update_data({"new_lines": [], "line": None, "found_items": {}})
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {t('btn.contract_lines')}")
+    await _ask_line_query(query.message, state, t)
+
+
+@router.message(ContractDialog.line_query, F.text, _not_command)
+async def line_search(message: Message, state: FSMContext, core: Core, t: Texts) -> None:
+    """Up to eight items of the legal entity's catalogue; typing again searches again."""
+    data = await state.get_data()
+    words = " ".join(message.text.split())
+
+    async def find(session) -> dict[str, dict[str, Any]]:
+        items = await search_catalogue(session, words, legal_entity_id=data["legal_entity_id"], limit=ITEMS_SHOWN)
+        return {str(i.id): {"name": i.name, "unit": i.unit or DEFAULT_UNIT, "onec_price": i.price} for i in items}
+
+    found = await core.run(find)
+    way_out = _lines_way_out(data, t) + [cancel_row(t)]
+    if not found:
+        await message.answer(t("contract.lines_none", q=_short(words)),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=way_out))
+        return
+    await state.update_data({"found_items": found})
+    rows = [[_pick("c_item", key, _item_label(t, item))] for key, item in found.items()]
+    await message.answer(t("contract.lines_found"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + way_out))
+
+
+def _item_label(t: Texts, item: dict[str, Any]) -> str:
+    if item["onec_price"] is not None:
+        return t("contract.lines_item", name=_short(item["name"]), unit=item["unit"],
+                 price=t.money(item["onec_price"], "RUB"))
+    return t("contract.lines_item_no_price", name=_short(item["name"]), unit=item["unit"])
+
+
+@router.callback_query(ContractDialog.line_query, PickCb.filter(F.step == "c_item"))
+async def line_item(query: CallbackQuery, callback_data: PickCb, state: FSMContext, t: Texts) -> None:
+    item = ((await state.get_data()).get("found_items") or {}).get(callback_data.value)
+    if item is None:
+        await query.answer(t("button.old"))
+        return
+    await state.update_data({"line": {"catalogue_item_id": int(callback_data.value), **item}})
+    await state.set_state(ContractDialog.line_quantity)
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {item['name']}")
+    await query.message.answer(t("contract.lines_ask_quantity", name=item["name"], unit=item["unit"]),
+                               reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row(t)]))
+
+
+@router.message(ContractDialog.line_quantity, F.text, _not_command)
+async def line_quantity(message: Message, state: FSMContext, t: Texts) -> None:
+    line = (await state.get_data())["line"]
+    value = message.text.strip()
+    unit = (line["unit"] or "").lower()
+    if unit and value.lower().rstrip(".").endswith(unit) and any(ch.isdigit() for ch in value):  # "2 шт"
+        value = value.lower().rstrip(".")[: -len(unit)]
+    quantity = parse_quantity(value, field="quantity")  # "два": refused in the core's words (DomainErrors)
+    line["quantity"] = quantity_text(quantity)
+    await state.update_data({"line": line})
+    await state.set_state(ContractDialog.line_price)
+    rows = []
+    if line["onec_price"] is not None:
+        rows.append([_pick("c_price", "onec", t("btn.contract_price_onec", price=t.money(line["onec_price"], "RUB")))])
+    question = t("contract.lines_ask_price", unit=line["unit"])
+    if rows:
+        question += "\n" + t("contract.lines_price_onec_hint")
+    await message.answer(question, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+
+
+@router.message(ContractDialog.line_price, F.text, _not_command)
+async def line_price_typed(message: Message, state: FSMContext, t: Texts) -> None:
+    await _line_priced(message, state, t, parse_amount(_without_rubles(message.text), field="price"))
+
+
+@router.callback_query(ContractDialog.line_price, PickCb.filter(F.step == "c_price"))
+async def line_price_onec(query: CallbackQuery, callback_data: PickCb, state: FSMContext, t: Texts) -> None:
+    line = (await state.get_data()).get("line") or {}
+    if callback_data.value != "onec" or line.get("onec_price") is None:
+        await query.answer(t("button.old"))
+        return
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {t.money(line['onec_price'], 'RUB')}")
+    await _line_priced(query.message, state, t, line["onec_price"])
+
+
+async def _line_priced(message: Message, state: FSMContext, t: Texts, price: int) -> None:
+    data = await state.get_data()
+    line = data["line"]
+    amount = line_amount(Decimal(line["quantity"]), price)
+    lines = list(data.get("new_lines") or [])
+    if amount >= MAX_AMOUNT or _total(lines) + amount >= MAX_AMOUNT:
+        raise InvalidInput("amount.too_large", field="price")
+    lines.append({"catalogue_item_id": line["catalogue_item_id"], "name": line["name"], "unit": line["unit"],
+                  "quantity": line["quantity"], "price": price, "amount": amount})
+    await state.update_data({"new_lines": lines, "line": None, "found_items": {}})
+    await state.set_state(ContractDialog.line_more)
+    rows = [[_pick("c_lines", "more", t("btn.contract_line_more")), _pick("c_lines", "done", t("btn.contract_lines_done"))],
+            cancel_row(t)]
+    await message.answer(t("contract.lines_added", line=_line_text(t, len(lines), lines[-1]),
+                           total=t.money(_total(lines), "RUB")), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(StateFilter(ContractDialog.line_query, ContractDialog.line_more), PickCb.filter(F.step == "c_lines"))
+async def lines_next(query: CallbackQuery, callback_data: PickCb, state: FSMContext, core: Core, t: Texts) -> None:
+    """Another line, done (the amount becomes the lines' total), or back to typing the amount."""
+    data = await state.get_data()
+    step = (await state.get_state()).split(":")[1]
+    new_lines = data.get("new_lines") or []
+    labels = {"more": "btn.contract_line_more", "done": "btn.contract_lines_done", "back": "btn.contract_typed_amount"}
+    allowed = (callback_data.value == "more" and step == "line_more") or (callback_data.value == "done" and new_lines) \
+        or (callback_data.value == "back" and step == "line_query" and not new_lines)
+    if not allowed:
+        await query.answer(t("button.old"))
+        return
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {t(labels[callback_data.value])}")
+    if callback_data.value == "more":
+        await _ask_line_query(query.message, state, t)
+    elif callback_data.value == "back":
+        await state.update_data({"new_lines": None, "found_items": {}})
+        await ask(query.message, state, core, t, "amount")
+    else:
+        await state.update_data({"lines": new_lines, "lines_changed": True, "new_lines": None, "found_items": {},
+                                 "amount": format_amount(_total(new_lines))})
+        await advance(query.message, state, core, t, "amount")
+
+
+LINE_TEXT_STATES = (ContractDialog.store_query, ContractDialog.line_query, ContractDialog.line_quantity,
+                    ContractDialog.line_price)
+
+
+@router.message(StateFilter(*LINE_TEXT_STATES), _not_command)
+async def store_or_line_not_text(message: Message, t: Texts) -> None:
+    await message.answer(t("new.need_text"))
+
+
+@router.message(StateFilter(ContractDialog.store_year, ContractDialog.line_more), _not_command)
+async def store_or_line_need_button(message: Message, t: Texts) -> None:
+    await message.answer(t("new.need_button"))
 
 
 @router.callback_query(StateFilter(ContractDialog), PickCb.filter())
