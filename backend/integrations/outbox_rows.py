@@ -7,6 +7,8 @@ still bring it up to date, and a later row never undoes an earlier one.
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
@@ -51,6 +53,13 @@ async def queue_counterparty(session: AsyncSession, counterparty: Counterparty) 
     """After the contractor is flushed (it has an id); an edit that changed nothing queues nothing."""
     for row in counterparty_rows(counterparty):
         await enqueue(session, row.topic, row.dedup_key, row.payload, ordering_key=row.ordering_key)
+
+
+def deal_documents_row(deal_id: str, title: str, files: list[dict[str, str]]) -> OutboxMessage:
+    """Print forms made for a deal, to attach to its timeline; the same files are attached once."""
+    key = hashlib.sha256("|".join(f["sha256"] for f in files).encode()).hexdigest()[:16]
+    return _row(BITRIX24, f"bitrix24:docs:{deal_id}:{key}", f"deal:{deal_id}", kind="deal_documents",
+                deal_id=deal_id, key=key, title=title, files=files)
 
 
 def deal_event_row(deal_id: str, event: str, stamp: str) -> OutboxMessage:

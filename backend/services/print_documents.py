@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.documents.numbers import take_number
+from backend.integrations.outbox_rows import deal_documents_row
+from backend.outbox import enqueue
 from backend.documents.print_forms import (
     ContractDocument, InvoiceDocument, Line, Party, contract_context, invoice_context, prepayment_split, render_docx,
     render_pdf,
@@ -327,7 +329,19 @@ async def deal_contract_files(session: AsyncSession, store: FileStore, actor: Ac
     request = await deal_contract(session, actor, deal_id, approved=False)
     if request is None:
         raise InvalidInput("deal.no_contract", field="deal_id", deal_id=deal_id)
-    return await contract_files(session, store, actor, request.id)
+    printed = await contract_files(session, store, actor, request.id)
+    contract = await session.get(Contract, request.id)
+    await _to_the_deal(session, store, deal_id, f"📄 Договор {contract.number or request.number} — {request.contractor_name}",
+                       printed)
+    return printed
+
+
+async def _to_the_deal(session: AsyncSession, store: FileStore, deal_id: str, title: str,
+                       printed: list[PrintedFile]) -> None:
+    """Keep the files and queue them for the deal's timeline in Bitrix24 (sent when it is connected)."""
+    files = [{"filename": p.filename, "sha256": store.put(p.content)} for p in printed]
+    row = deal_documents_row(deal_id, title, files)
+    await enqueue(session, row.topic, row.dedup_key, row.payload, ordering_key=row.ordering_key)
 
 
 async def deal_invoice(session: AsyncSession, store: FileStore, settings: Settings, actor: Actor,
@@ -348,4 +362,6 @@ async def deal_invoice(session: AsyncSession, store: FileStore, settings: Settin
         return invoice, False, await invoice_files(session, store, actor, invoice.id)
     invoice = await issue_invoice(session, settings, actor, InvoiceFields(
         contract_id=request.id, part=part, bitrix24_deal_id=deal_id))
-    return invoice, True, await invoice_files(session, store, actor, invoice.id)
+    printed = await invoice_files(session, store, actor, invoice.id)
+    await _to_the_deal(session, store, deal_id, f"🧾 Счёт № {invoice.number} — {invoice.client_name}", printed)
+    return invoice, True, printed

@@ -319,3 +319,43 @@ class TestContracts:
         assert str(rework["responsibleId"]) == "2" and "Доработать договор" in rework["title"]
         assert str(send["responsibleId"]) == "2" and "на подпись" in send["title"] and "РМ-Д-" in send["title"]
         assert await rows(db, "onec", kind="payment_order") == []
+
+    async def test_documents_made_for_a_deal_are_attached_to_its_timeline_once(self, db, company, portal, tmp_path):
+        from backend.services.attachments import FileStore
+        from backend.services.contracts import ContractFields, create_contract
+        from backend.services.print_documents import deal_contract_files, deal_invoice
+        from tests.api.test_contracts_api import contract_docx
+        from tests.factories import give_print_details
+
+        await give_print_details(db, company)
+        deal = portal.add_deal(TITLE="Внедрение", STAGE_ID="PREPARATION", ASSIGNED_BY_ID=2)
+        settings = settings_for(portal, tmp_path)
+        store = FileStore(settings.files_dir)
+        async with db.session() as session:
+            request = await create_contract(session, store, company.actors["manager"], ContractFields(
+                legal_entity_id=company.legal_entity.id, client_name="ООО «Клиент»", client_inn=inn(77),
+                subject="Внедрение учёта", amount="90000", bitrix24_deal_id=str(deal)),
+                file=("c.docx", contract_docx("Договор")))
+            await session.commit()
+        await act(db, company, "manager", request.id, Action.SUBMIT)
+        await act(db, company, "accountant", request.id, Action.APPROVE)
+        for _ in range(2):  # the same contract twice: its files go once
+            async with db.session() as session:
+                await deal_contract_files(session, store, company.actors["manager"], str(deal))
+                await session.commit()
+        async with db.session() as session:
+            await deal_invoice(session, store, settings, company.actors["manager"], str(deal))
+            await session.commit()
+        system = Bitrix24Sync.from_settings(db, settings)
+        try:
+            await drain(system.worker())
+        finally:
+            await system.stop()
+        with_files = [c for c in portal.comments.values() if c["FILES"]]
+        assert len(with_files) == 2
+        contract_comment, invoice_comment = with_files
+        assert "Договор РМ-Д-" in contract_comment["COMMENT"] and "Счёт №" in invoice_comment["COMMENT"]
+        names = sorted(f["name"] for f in invoice_comment["FILES"].values())
+        assert [n.rsplit(".", 1)[1] for n in names] == ["docx", "pdf"]
+        pdf_id = next(f["id"] for f in invoice_comment["FILES"].values() if f["name"].endswith(".pdf"))
+        assert portal.state.disk_files[pdf_id].startswith(b"%PDF")  # the emulator decoded what the sync sent

@@ -19,6 +19,7 @@ far as sending it, and remembered in ``external_links`` once known.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -41,6 +42,7 @@ from backend.integrations.worker import Done, Refused, RowContext, SyncWorker, U
 from backend.models import Bitrix24Deal, Counterparty, Employee, HistoryEvent, PaymentRequest
 from backend.money import to_decimal
 from backend.notifications import queue_notice
+from backend.services.attachments import FileStore
 from backend.settings import Settings
 from backend.workflows.routing import Directory
 
@@ -342,6 +344,25 @@ class Bitrix24Sync:
         value = "Y" if ctx.payload.get("confirmed") else "N"
         await ctx.runner.call("crm.deal.update", {"id": ctx.payload["deal_id"], "fields": {field: value}})
         return Done(f"deal {ctx.payload['deal_id']}: {field}={value}")
+
+    async def _deal_documents(self, ctx: RowContext) -> Done:
+        """Documents made for the deal in Viza (its contract, its invoice) go to the deal's timeline
+        as one comment with the files attached (seed 001: "готовые документы крепятся к сделке")."""
+        deal, key = ctx.payload["deal_id"], ctx.payload["key"]
+        marker = f"[Viza docs {key}]"
+        if ctx.progress.get("documents_sending"):  # an earlier attempt may have posted it
+            comments = await ctx.runner.call("crm.timeline.comment.list", {
+                "filter": {"ENTITY_ID": deal, "ENTITY_TYPE": "deal"}, "select": ["ID", "COMMENT"], "order": {"ID": "DESC"}})
+            found = next((c for c in comments or [] if marker in (c.get("COMMENT") or "")), None)
+            if found is not None:
+                return Done(f"comment {found['ID']} (posted before)")
+        store = FileStore(self.settings.files_dir)
+        files = [[f["filename"], base64.b64encode(store.read(f["sha256"])).decode("ascii")]
+                 for f in ctx.payload["files"]]
+        await ctx.save(documents_sending=True)
+        comment_id = await ctx.runner.call("crm.timeline.comment.add", {"fields": {
+            "ENTITY_ID": deal, "ENTITY_TYPE": "deal", "COMMENT": f"{ctx.payload['title']}\n{marker}", "FILES": files}})
+        return Done(f"comment {comment_id} with {len(files)} file(s)")
 
     async def _deal_event(self, ctx: RowContext) -> Done:
         deal_id = ctx.payload["deal_id"]

@@ -90,6 +90,8 @@ class State:
     requisites: dict[int, dict[str, Any]] = field(default_factory=dict)
     bankdetails: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The bytes of files attached to comments (FILES), by disk file id: what a user would download.
+    disk_files: dict[int, bytes] = field(default_factory=dict)
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
     items: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
     smart_processes: dict[int, SmartProcess] = field(default_factory=dict)

@@ -6,6 +6,8 @@ ENTITY_TYPE is the object's name: ``deal``, ``company``, ``dynamic_1032``…
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from .. import errors
@@ -40,6 +42,30 @@ def _comment(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return comment
 
 
+def _files(ctx: Context, value: Any) -> dict[str, dict[str, Any]]:
+    """FILES as the docs' attached_diskfile upload: a list of ["name", "base64 content"] pairs. Each
+    becomes a disk file; the comment lists them by id with name and size (as comment.get shows)."""
+    if value in (None, "", []):
+        return {}
+    pairs = list(value.values()) if isinstance(value, dict) else value
+    if not isinstance(pairs, list):
+        raise ApiError(400, "INVALID_ARG_VALUE", "FILES must be a list of [name, base64 content]")
+    listed: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        if isinstance(pair, dict):
+            pair = list(pair.values())
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise ApiError(400, "INVALID_ARG_VALUE", "FILES must be a list of [name, base64 content]")
+        try:
+            content = base64.b64decode(pair[1], validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "INVALID_ARG_VALUE", f"File {pair[0]!r} is not valid base64") from None
+        file_id = ctx.state.next_id("disk_files")
+        ctx.state.disk_files[file_id] = content
+        listed[str(file_id)] = {"id": file_id, "name": pair[0], "size": len(content)}
+    return listed
+
+
 @rest_method("crm.timeline.comment.add", "crm")
 def comment_add(ctx: Context, params: dict[str, Any]) -> int:
     fields = params.get("fields")
@@ -54,6 +80,7 @@ def comment_add(ctx: Context, params: dict[str, Any]) -> int:
         raise ApiError(400, "INVALID_ARG_VALUE", "Empty comment")
     if not _owner_exists(ctx.state, entity_type, entity_id):
         raise ApiError(400, "NOT_FOUND", "Not found.")
+    files = _files(ctx, fields.get("FILES"))
     comment_id = ctx.state.next_id("comments")
     ctx.state.comments[comment_id] = {
         "ID": str(comment_id),
@@ -62,7 +89,7 @@ def comment_add(ctx: Context, params: dict[str, Any]) -> int:
         "CREATED": ctx.state.now_iso(),
         "COMMENT": comment,
         "AUTHOR_ID": str(as_int(fields.get("AUTHOR_ID")) or ctx.user_id),
-        "FILES": {},
+        "FILES": files,
     }
     ctx.emit("ONCRMTIMELINECOMMENTADD", {"FIELDS": {"ID": str(comment_id)}})
     return comment_id
