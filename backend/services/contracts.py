@@ -386,7 +386,11 @@ async def _clean(session: AsyncSession, actor: Actor, given: dict[str, Any],
                 (columns if key == "template_id" else item)[key] = row.id
     legal_entity_id = item.get("legal_entity_id", current.legal_entity_id if current else None)
     legal_entity = await session.get(LegalEntity, legal_entity_id) if legal_entity_id else None
-    if "lines" in given and legal_entity is not None:
+    if given.get("lines") == [] and current is not None:
+        columns["lines"] = []  # an edit back to a plain amount
+        if "amount" in given:
+            item["amount"] = errors.attempt(lambda: parse_amount(given["amount"]))
+    elif "lines" in given and legal_entity is not None:
         template_id = columns.get("template_id", contract.template_id if contract else None)
         template = await session.get(DocumentTemplate, template_id) if template_id else None
         typed = [LineIn.model_validate(line) if isinstance(line, dict) else line for line in given["lines"]]

@@ -326,3 +326,23 @@ async def test_a_zip_named_docx_is_not_a_contract(db, client):
     refused = await client.post(f"/api/v1/contracts/{contract_id}/versions", headers=manager,
                                 files={"file": ("contract.docx", archive.getvalue(), DOCX_TYPE)})
     assert refused.status_code == 422 and refused.json()["code"] == "attachment.contract_type"
+
+
+async def test_an_edit_can_drop_the_lines_for_a_plain_amount(db, client):
+    from backend.models import CatalogueItem
+
+    company = await setup_company(db)
+    async with db.session() as session:
+        item = CatalogueItem(onec_ref="00000000-0000-0000-0000-00000000000a", name="Внедрение", name_lc="внедрение",
+                             unit="усл", is_service=True, vat_rate=22)
+        session.add(item)
+        await session.commit()
+        item_id = item.id
+    manager = await auth_headers(db, company, "manager")
+    created = (await client.post("/api/v1/contracts", headers=manager, json=body(
+        company, amount=None, lines=[{"catalogue_item_id": item_id, "quantity": "3", "price": "100"}]))).json()
+    assert created["amount_minor"] == 30_000 and len(created["contract"]["lines"]) == 1
+    edited = await client.patch(f"/api/v1/contracts/{created['id']}", headers=manager,
+                                json={"lines": [], "amount": "5000"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["request"]["amount_minor"] == 500_000 and edited.json()["request"]["contract"]["lines"] == []
