@@ -401,7 +401,6 @@ MESSAGES: dict[str, str] = {
     "print_form.amount_mismatch": "{field_name}: the contract amount {given_text} ₽ is not the lines' total {expected_text} ₽.",
     "print_form.individual_inn": "{field_name}: a private person's INN has 12 digits.",
     "print_form.individual_kpp": "{field_name}: a private person has no KPP — leave it empty.",
-    "print_form.ogrn": "{field_name}: 13 digits (15 for a sole trader) with a valid check digit — check for a typo.",
     "print_form.date_before": "{field_name}: cannot be before the document's date ({date}).",
     "print_form.prepayment_percent": "{field_name}: from 1 to 100 %.",
     "print_form.payment_days": "{field_name}: from 1 to {max} days.",

@@ -402,7 +402,6 @@ MESSAGES: dict[str, str] = {
     "print_form.amount_mismatch": "{field_name}: сумма договора {given_text} ₽ не равна итогу по позициям {expected_text} ₽.",
     "print_form.individual_inn": "{field_name}: у физического лица ИНН из 12 цифр.",
     "print_form.individual_kpp": "{field_name}: у физического лица КПП нет — оставьте поле пустым.",
-    "print_form.ogrn": "{field_name}: нужно 13 цифр (у ИП — 15) с верной контрольной цифрой — проверьте, нет ли опечатки.",
     "print_form.date_before": "{field_name}: не может быть раньше даты документа ({date}).",
     "print_form.prepayment_percent": "{field_name}: от 1 до 100 %.",
     "print_form.payment_days": "{field_name}: от 1 до {max} дней.",

@@ -27,6 +27,7 @@ from backend.requisites import (
     validate_correspondent_account,
     validate_inn,
     validate_kpp,
+    validate_ogrn,
     validate_settlement_account,
 )
 
@@ -240,14 +241,6 @@ def _date(errors: _Errors, field: str, value: Any, *, required: bool) -> bool:
     return True
 
 
-def _ogrn_ok(ogrn: str) -> bool:
-    """ОГРН (13 digits): the last digit is the first 12 mod 11 mod 10; ОГРНИП (15): mod 13 mod 10."""
-    if not ogrn.isascii() or not ogrn.isdigit() or len(ogrn) not in (13, 15):
-        return False
-    body, check = int(ogrn[:-1]), int(ogrn[-1])
-    return body % (11 if len(ogrn) == 13 else 13) % 10 == check
-
-
 def _party(
     errors: _Errors, prefix: str, party: Any, *, inn_required: bool, bank_required: bool, individual: bool = False
 ) -> None:
@@ -272,9 +265,7 @@ def _party(
             errors.add("print_form.individual_kpp", f"{prefix}.kpp")
     else:
         errors.attempt(prefix, validate_kpp, party.kpp, inn=inn)
-    ogrn = normalize_digits(party.ogrn)
-    if ogrn and not _ogrn_ok(ogrn):
-        errors.add("print_form.ogrn", f"{prefix}.ogrn")
+    errors.attempt(prefix, validate_ogrn, party.ogrn)
     bank_given = any(normalize_digits(v) for v in (party.bik, party.account, party.corr_account))
     if bank_required or bank_given:
         bik = errors.attempt(prefix, validate_bik, party.bik)
