@@ -17,6 +17,7 @@ from backend.integrations.onec.sync import OneCSync
 from backend.notifications.email import EmailDelivery
 from backend.notifications.scheduler import NotificationScheduler
 from backend.services.delegation_handover import sync_delegations
+from backend.documents.print_forms import warm_up as warm_up_print_forms
 from backend.settings import Settings
 
 log = logging.getLogger("viza")
@@ -43,6 +44,8 @@ class BackgroundWork:
             self._tasks.append(asyncio.create_task(self.catalogue.run()))
         if self.settings.scheduler_enabled:
             self.scheduler.start()
+        if self.settings.documents_warm_up:
+            self._tasks.append(asyncio.create_task(asyncio.to_thread(warm_up_print_forms)))
 
     async def stop(self) -> None:
         await self.scheduler.stop()

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     onec_password: str | None = None
     onec_poll_seconds: int = Field(default=30, ge=5, le=3600)  # payments read back from 1C
     onec_catalogue_minutes: int = Field(default=60, ge=1, le=1440)  # the goods catalogue read from 1C
+    # Render one invoice PDF at start, off the event loop, so the first person's PDF does not pay
+    # for loading the fonts (about 0.4 s).
+    documents_warm_up: bool = True
     redis_url: str | None = None
 
     @model_validator(mode="after")

@@ -18,7 +18,9 @@ from backend.db import Base, Database
 from backend.migrate import off_loop, upgrade
 from backend.settings import Settings
 
-POSTGRES_URL = os.environ.get("VIZA_TEST_POSTGRES_URL")  # postgresql+asyncpg://user@host:port/postgres
+POSTGRES_URL = os.environ.get("VIZA_TEST_POSTGRES_URL")
+# Every `viza serve` a test starts would render a PDF to warm up: 0.4 s of CPU each, for nothing.
+os.environ.setdefault("VIZA_DOCUMENTS_WARM_UP", "false")  # postgresql+asyncpg://user@host:port/postgres
 
 
 def pytest_report_header(config) -> str:

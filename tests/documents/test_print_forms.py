@@ -498,3 +498,9 @@ def test_the_final_invoice_asks_for_what_the_prepayment_left_to_the_kopeck():
         assert first["due_kopecks"] + final["due_kopecks"] == totals(lines).total
         assert final["due_kopecks"] == prepayment_split(totals(lines).total, 70)[1]
         assert final["prepayment_text"].startswith("Окончательный расчёт 30")
+
+
+def test_the_warm_up_renders_without_a_database():
+    from backend.documents.print_forms import warm_up
+
+    warm_up()  # what `viza serve` runs at start, in a thread
