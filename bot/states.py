@@ -34,6 +34,7 @@ class ContractDialog(StatesGroup):
     """A contract approval: /contract (or a DOCX sent to the bot), and a new version of a returned one."""
 
     entity = State()
+    region = State()  # the office's region, when the legal entity works in two or more
     client_type = State()
     inn = State()
     name = State()

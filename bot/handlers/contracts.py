@@ -1,6 +1,10 @@
-"""Contract approvals in chat: /contract (or a DOCX sent to the bot) → our legal entity → client type →
-client INN → client name → subject → amount → Bitrix24 deal → the contract file → summary with Edit
+"""Contract approvals in chat: /contract (or a DOCX sent to the bot) → our legal entity → the office's
+region (when the entity works in two or more) → client type → client INN → client name → subject → amount → Bitrix24 deal → the contract file → summary with Edit
 and Submit; and a new version of a returned contract from its card ("📎 Новая версия").
+
+The summary has a toggle "📚 Годовой договор": an annual contract is valid from 1 January to
+31 December of this year and, once approved, lands in the annual contracts store. The region picks
+the print template (seed 001: legal entity, client type and region).
 
 Two shortcuts (seed 001): the first question offers "📚 Из годовых договоров" — find an approved
 annual contract by the client's name or INN, pick the year, and get the new year's draft with its
@@ -16,6 +20,7 @@ created and sent in one transaction through the same use cases as the API.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -61,9 +66,9 @@ from bot.uploads import received_file
 
 router = Router(name="contracts")
 
-ORDER = ("entity", "client_type", "inn", "name", "subject", "amount", "deal", "file", "summary")
+ORDER = ("entity", "region", "client_type", "inn", "name", "subject", "amount", "deal", "file", "summary")
 CLIENT = ("client_type", "inn", "name")  # asked one after another, also when correcting the client
-EDITABLE_FIELDS = ("entity", "client_type", "subject", "amount", "deal", "file")
+EDITABLE_FIELDS = ("entity", "region", "client_type", "subject", "amount", "deal", "file")
 CLIENT_TYPES = ("company", "individual")
 CONTRACT_EXTENSIONS = (".docx", ".doc", ".pdf")
 WORD_EXTENSIONS = (".docx", ".doc")
@@ -72,6 +77,7 @@ SUBJECT_LIMIT = 500
 STORE_SHOWN = 8  # annual contracts offered at once
 ITEMS_SHOWN = 8  # catalogue items offered at once
 LABEL_NAME = 40  # a name on a button is cut to this
+REGIONS_PER_ROW = 4  # region codes are short: a few buttons to a row
 
 
 def _state(step: str):
@@ -137,13 +143,14 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
         return {
             "legal_entity_id": request.legal_entity_id, "client_type": contract.client_type,
             "client_inn": request.contractor_inn or "", "client_kpp": request.contractor_kpp or "",
-            "client_name": request.contractor_name, "subject": request.subject,
+            "client_name": request.contractor_name, "subject": request.subject, "region": contract.region or None,
             "amount": format_amount(request.amount) if request.amount else None,
             "deal": request.bitrix24_deal_id or None, "number": request.number, "version": request.version,
             "had_amount": bool(request.amount),
             "lines": [_stored_line(line) for line in contract.lines] or None, "had_lines": bool(contract.lines),
             "file": {"sha256": latest.sha256, "filename": latest.filename, "size": latest.size,
                      "version": latest.version} if latest else None,
+            **_annual_loaded(contract),
         }
 
     data = await core.run(load)
@@ -154,6 +161,19 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
     await state.set_data({**data, "mode": "edit", "request_id": callback_data.id, "known_client": True})
     await query.answer()
     await show_summary(query.message, state, core, t)
+
+
+def _annual_loaded(contract: Contract) -> dict[str, Any]:
+    """The annual flag and its dates as the contract has them (a renewed contract keeps its year)."""
+    if not contract.annual:
+        return {"annual": False, "valid_from": None, "valid_until": None, "annual_dates": None}
+    dates = [_iso(contract.valid_from), _iso(contract.valid_until)]
+    return {"annual": True, "valid_from": dates[0], "valid_until": dates[1],
+            "annual_dates": dates if all(dates) else None}
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _stored_line(line: dict[str, Any]) -> dict[str, Any]:
@@ -189,6 +209,9 @@ async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: s
         rows = [[_pick("c_ent", value, text)] for value, text in options] + await _store_row(state, t)
         await message.answer(t("contract.ask_entity"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
         return
+    if step == "region":
+        await _ask_region(message, state, core, t, data)
+        return
     await state.set_state(_state(step))
     if step == "summary":
         await show_summary(message, state, core, t)
@@ -205,6 +228,35 @@ async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: s
     elif step == "deal":
         rows = [[_pick("c_skip", "deal", t("btn.contract_no_deal"))]]
     await message.answer(question, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+
+
+async def _ask_region(message: Message, state: FSMContext, core: Core, t: Texts, data: dict[str, Any]) -> None:
+    """"Регион офиса?" with a button per region code of the legal entity; one region is taken
+    silently, none leaves the region empty."""
+    regions = await _regions(core, data.get("legal_entity_id"))
+    if len(regions) < 2:
+        await state.update_data({"region": regions[0] if regions else None})
+        await advance(message, state, core, t, "region")
+        return
+    await state.set_state(ContractDialog.region)
+    await state.update_data({"regions_offered": regions})
+    buttons = [_pick("c_reg", index, code) for index, code in enumerate(regions)]
+    rows = [buttons[i:i + REGIONS_PER_ROW] for i in range(0, len(buttons), REGIONS_PER_ROW)]
+    rows += await _store_row(state, t)
+    await message.answer(t("contract.ask_region"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+
+
+async def _regions(core: Core, legal_entity_id: int | None) -> list[str]:
+    """The legal entity's region codes, in its own order, without blanks and repeats."""
+    if legal_entity_id is None:
+        return []
+
+    async def load(session) -> list[str]:
+        entity = await session.get(LegalEntity, legal_entity_id)
+        return list(entity.regions or []) if entity is not None else []
+
+    codes = [str(code).strip() for code in await core.run(load)]
+    return list(dict.fromkeys(code for code in codes if code))
 
 
 async def _store_row(state: FSMContext, t: Texts) -> list[list[InlineKeyboardButton]]:
@@ -260,7 +312,7 @@ async def advance(message: Message, state: FSMContext, core: Core, t: Texts, don
     position = ORDER.index(done) + 1
     while position < len(ORDER):
         step = ORDER[position]
-        if data.get("editing") and not (done in CLIENT and step in CLIENT):
+        if data.get("editing") and not _together(done, step):
             step = "summary"
         if step == "name" and data.get("known_client"):
             position += 1
@@ -271,6 +323,11 @@ async def advance(message: Message, state: FSMContext, core: Core, t: Texts, don
         await ask(message, state, core, t, step)
         return
     await ask(message, state, core, t, "summary")
+
+
+def _together(done: str, step: str) -> bool:
+    """Steps corrected together: the client's type, INN and name; a new legal entity's region."""
+    return (done in CLIENT and step in CLIENT) or (done == "entity" and step == "region")
 
 
 # --- answers: buttons ---------------------------------------------------------------------------------
@@ -286,6 +343,24 @@ async def picked_entity(query: CallbackQuery, callback_data: PickCb, state: FSMC
     await query.answer()
     await query.message.edit_text(f"{query.message.text}\n→ {options[value]}")
     await advance(query.message, state, core, t, "entity")
+
+
+@router.callback_query(ContractDialog.region, PickCb.filter(F.step == "c_reg"))
+async def picked_region(query: CallbackQuery, callback_data: PickCb, state: FSMContext, core: Core, t: Texts) -> None:
+    data = await state.get_data()
+    offered = data.get("regions_offered") or []
+    index = int(callback_data.value) if callback_data.value.isdigit() else -1
+    regions = await _regions(core, data.get("legal_entity_id"))
+    if not 0 <= index < len(offered) or offered[index] not in regions:
+        await query.answer(t("button.old"))
+        if regions != offered:  # the entity's regions changed meanwhile: asked again with the new ones
+            await _ask_region(query.message, state, core, t, data)
+        return
+    code = offered[index]
+    await state.update_data({"region": code, "regions_offered": None})
+    await query.answer()
+    await query.message.edit_text(f"{query.message.text}\n→ {code}")
+    await advance(query.message, state, core, t, "region")
 
 
 @router.callback_query(ContractDialog.client_type, PickCb.filter(F.step == "c_type"))
@@ -402,7 +477,8 @@ async def not_text(message: Message, t: Texts) -> None:
     await message.answer(t("new.need_text"))
 
 
-@router.message(StateFilter(ContractDialog.entity, ContractDialog.client_type, ContractDialog.summary), _not_command)
+@router.message(StateFilter(ContractDialog.entity, ContractDialog.region, ContractDialog.client_type,
+                            ContractDialog.summary), _not_command)
 async def need_button(message: Message, t: Texts) -> None:
     await message.answer(t("new.need_button"))
 
@@ -453,8 +529,14 @@ async def got_file(message: Message, bot: Bot, state: FSMContext, core: Core, t:
 async def show_summary(message: Message, state: FSMContext, core: Core, t: Texts) -> None:
     await state.set_state(ContractDialog.summary)
     await state.update_data({"editing": False})
-    data = await state.get_data()
+    text, markup = await _summary(await state.get_data(), core, t)
+    await message.answer(text, reply_markup=markup)
+
+
+async def _summary(data: dict[str, Any], core: Core, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
+    """The summary's text and its buttons: Submit, Edit, the annual toggle, Cancel."""
     entity = await core.run(lambda s: s.get(LegalEntity, data.get("legal_entity_id")))
+    regions = await _regions(core, data.get("legal_entity_id"))
     file = data.get("file")
     amount = data.get("amount")
     if file:
@@ -464,25 +546,61 @@ async def show_summary(message: Message, state: FSMContext, core: Core, t: Texts
         file_text = t("contract.no_file")
     lines = [t("contract.summary_title") if data.get("mode") == "new"
              else t("contract.summary_edit", number=data.get("number", "")),
-             t("contract.row_entity", value=entity.name if entity else "—"),
-             t("contract.row_client", value=client_text(t, data.get("client_type", "company"),
-                                                       data.get("client_name", ""), data.get("client_inn", ""))),
-             t("contract.row_subject", value=data.get("subject", "")),
-             t("contract.row_amount", value=t.money(parse_amount(amount), "RUB") if amount else t("contract.no_amount"))]
+             t("contract.row_entity", value=entity.name if entity else "—")]
+    if data.get("region") or len(regions) > 1:
+        lines.append(t("contract.row_region", value=data.get("region") or t("contract.no_region")))
+    lines += [t("contract.row_client", value=client_text(t, data.get("client_type", "company"),
+                                                        data.get("client_name", ""), data.get("client_inn", ""))),
+              t("contract.row_subject", value=data.get("subject", "")),
+              t("contract.row_amount", value=t.money(parse_amount(amount), "RUB") if amount else t("contract.no_amount"))]
     if data.get("lines"):
         lines.append(t("contract.row_lines"))
         lines += [_line_text(t, n, line) for n, line in enumerate(data["lines"], 1)]
     lines += [t("contract.row_deal", value=data.get("deal") or t("contract.no_deal")),
               t("contract.row_file", value=file_text)]
-    rows = [[_pick("c_submit", "1", t("btn.submit")), _pick("c_edit", "menu", t("btn.edit"))], cancel_row(t)]
-    await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    if data.get("annual"):
+        lines.append(_annual_row(t, data))
+    annual = _pick("c_annual", "off", t("btn.contract_annual_on")) if data.get("annual") \
+        else _pick("c_annual", "on", t("btn.contract_annual_off"))
+    rows = [[_pick("c_submit", "1", t("btn.submit")), _pick("c_edit", "menu", t("btn.edit"))], [annual], cancel_row(t)]
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _annual_row(t: Texts, data: dict[str, Any]) -> str:
+    if data.get("valid_from") and data.get("valid_until"):
+        return t("contract.row_annual", start=t.day(date.fromisoformat(data["valid_from"])),
+                 end=t.day(date.fromisoformat(data["valid_until"])))
+    return t("contract.row_annual_open")
+
+
+@router.callback_query(ContractDialog.summary, PickCb.filter(F.step == "c_annual"))
+async def toggled_annual(query: CallbackQuery, callback_data: PickCb, state: FSMContext, core: Core, t: Texts) -> None:
+    """"📚 Годовой договор": on — valid for this whole year (the actor's today), kept in the annual
+    contracts store once approved; a contract loaded as annual gets its own dates back."""
+    data = await state.get_data()
+    if callback_data.value not in ("on", "off") or (callback_data.value == "on") == bool(data.get("annual")):
+        await query.answer(t("button.old"))  # a second tap on a summary already switched
+        return
+    if callback_data.value == "on":
+        year = core.actor.today().year
+        start, end = data.get("annual_dates") or [date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()]
+        updates = {"annual": True, "valid_from": start, "valid_until": end}
+    else:
+        updates = {"annual": False, "valid_from": None, "valid_until": None}
+    await state.update_data(updates)
+    data = await state.get_data()
+    await query.answer(_annual_row(t, data) if data["annual"] else t("contract.annual_off"))
+    text, markup = await _summary(data, core, t)
+    await query.message.edit_text(text, reply_markup=markup)
 
 
 @router.callback_query(ContractDialog.summary, PickCb.filter(F.step == "c_edit"))
 async def edit_field(query: CallbackQuery, callback_data: PickCb, state: FSMContext, core: Core, t: Texts) -> None:
     await query.answer()
     if callback_data.value == "menu":
-        rows = [[_pick("c_edit", f, t(f"contract.edit_{f}"))] for f in EDITABLE_FIELDS]
+        data = await state.get_data()
+        several = len(await _regions(core, data.get("legal_entity_id"))) > 1  # one region or none: nothing to pick
+        rows = [[_pick("c_edit", f, t(f"contract.edit_{f}"))] for f in EDITABLE_FIELDS if f != "region" or several]
         await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
         return
     if callback_data.value not in EDITABLE_FIELDS:
@@ -498,8 +616,14 @@ def _fields(data: dict[str, Any]) -> ContractFields:
         "legal_entity_id": data.get("legal_entity_id"), "client_type": data.get("client_type", "company"),
         "client_name": data.get("client_name"), "subject": data.get("subject"),
         "client_inn": data.get("client_inn") or None, "client_kpp": data.get("client_kpp") or None,
-        "bitrix24_deal_id": data.get("deal") or None,
+        "bitrix24_deal_id": data.get("deal") or None, "region": data.get("region") or None,
+        "annual": bool(data.get("annual")),
     }
+    if data.get("annual"):
+        if data.get("valid_from") and data.get("valid_until"):
+            values |= {"valid_from": data["valid_from"], "valid_until": data["valid_until"]}
+    elif data.get("mode") == "edit" and data.get("annual_dates"):
+        values |= {"valid_from": None, "valid_until": None}  # no longer annual: its year goes too
     lines = data.get("lines")
     if lines and (data.get("mode") != "edit" or data.get("lines_changed")):
         values["lines"] = [_line_in(line) for line in lines]  # the amount is their total
@@ -631,7 +755,8 @@ def _store_label(t: Texts, found: dict[str, Any]) -> str:
     return t("contract.store_item_open", number=number, client=_short(found["client"]))
 
 
-@router.callback_query(StateFilter(ContractDialog.entity, ContractDialog.client_type), PickCb.filter(F.step == "c_store"))
+@router.callback_query(StateFilter(ContractDialog.entity, ContractDialog.region, ContractDialog.client_type),
+                       PickCb.filter(F.step == "c_store"))
 async def store_opened(query: CallbackQuery, callback_data: PickCb, state: FSMContext, t: Texts) -> None:
     if callback_data.value != "open":
         await query.answer(t("button.old"))

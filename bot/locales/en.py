@@ -279,4 +279,14 @@ TEXTS: dict[str, str] = {
     "contract.line_row": "{n}. {name} × {quantity} {unit} × {price} = {amount}",
     "contract.line_label": "Line {n} “{name}”",
     "contract.lines_refused": "The contract was not sent:\n{errors}\nCorrect the lines: “✏️ Edit” → “Amount”.",
+    # the office's region and the annual toggle (bot/handlers/contracts.py)
+    "contract.ask_region": "Office region?",
+    "contract.row_region": "Office region: {value}",
+    "contract.no_region": "not set",
+    "contract.edit_region": "Office region",
+    "btn.contract_annual_off": "📚 Annual contract: no",
+    "btn.contract_annual_on": "📚 Annual contract: yes",
+    "contract.row_annual": "Annual contract: yes, from {start} to {end}",
+    "contract.row_annual_open": "Annual contract: yes",
+    "contract.annual_off": "Annual contract: no — an ordinary contract.",
 }

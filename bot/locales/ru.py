@@ -279,4 +279,14 @@ TEXTS: dict[str, str] = {
     "contract.line_row": "{n}. {name} × {quantity} {unit} × {price} = {amount}",
     "contract.line_label": "Позиция {n} «{name}»",
     "contract.lines_refused": "Договор не отправлен:\n{errors}\nИсправьте позиции: «✏️ Изменить» → «Сумма».",
+    # the office's region and the annual toggle (bot/handlers/contracts.py)
+    "contract.ask_region": "Регион офиса?",
+    "contract.row_region": "Регион офиса: {value}",
+    "contract.no_region": "не указан",
+    "contract.edit_region": "Регион офиса",
+    "btn.contract_annual_off": "📚 Годовой договор: нет",
+    "btn.contract_annual_on": "📚 Годовой договор: да",
+    "contract.row_annual": "Годовой договор: да, с {start} по {end}",
+    "contract.row_annual_open": "Годовой договор: да",
+    "contract.annual_off": "Годовой договор: нет — обычный договор.",
 }

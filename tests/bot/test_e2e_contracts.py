@@ -1,17 +1,21 @@
 """Contract approvals in chat: /contract (or a DOCX sent to the bot) → summary → Submit; the accountant
 gets the contract file with the card; a returned contract comes back as a new version from its card;
-approval gives the contract its number and opens the Bitrix24 deal gate; refusals name the field."""
+approval gives the contract its number and opens the Bitrix24 deal gate; refusals name the field; the
+office's region is asked when our legal entity works in several; the summary's annual toggle makes a
+contract for this whole year that lands in the annual contracts store once approved."""
 
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
 
 import docx
 from sqlalchemy import func, select
 
-from backend.models import Attachment, Bitrix24Deal, Contract, HistoryEvent, PaymentRequest
-from bot.keyboards.callbacks import RequestCb
+from backend.models import Attachment, Bitrix24Deal, Contract, HistoryEvent, LegalEntity, PaymentRequest
+from backend.services.contracts import annual_contracts
+from bot.keyboards.callbacks import PickCb, RequestCb
 from sandbox.telegram import FakeUser, MessageRecord, SentUpdate
 from tests.bot.conftest import Viza, card_of, texts_of
 from tests.factories import inn, today
@@ -32,6 +36,10 @@ ASK_FILE = "Пришлите сам договор"
 SUMMARY = "Проверьте согласование договора"
 NEED_FILE = "Пришлите договор файлом DOCX или PDF"
 SUBMIT = "📤 Отправить на согласование"
+ASK_REGION = "Регион офиса?"
+NEED_BUTTON = "Выберите вариант кнопкой"
+ANNUAL_OFF = "📚 Годовой договор: нет"
+ANNUAL_ON = "📚 Годовой договор: да"
 REMARK = "п. 3.2 — срок оплаты 5 дней"
 
 
@@ -69,6 +77,12 @@ async def fill_company_contract(viza: Viza, who: str = "manager", *, client_inn:
     """/contract for a company client up to the summary: amount 150 000, deal 42, a DOCX."""
     user = viza[who]
     ask = await say(viza, user, "/contract", ASK_CLIENT_TYPE)
+    return await fill_from_client_type(viza, user, ask, client_inn=client_inn, filename=filename)
+
+
+async def fill_from_client_type(viza: Viza, user: FakeUser, ask: MessageRecord, *, client_inn: str | None = None,
+                                filename: str = "Договор поставки.docx") -> MessageRecord:
+    """From "Клиент — компания или физлицо?" up to the summary, as ``fill_company_contract``."""
     await tap(viza, user, ask, "Компания", ASK_INN)
     await say(viza, user, client_inn or inn(900), ASK_NAME)
     await say(viza, user, "ООО «Клиент»", ASK_SUBJECT)
@@ -333,3 +347,152 @@ async def test_a_returned_contract_is_corrected_in_the_dialog_and_sent_again(viz
         versions = (await session.scalars(select(Attachment.version).where(
             Attachment.request_id == request_id, Attachment.kind == "contract"))).all()
     assert versions == [1]  # the text did not change: no new version
+
+
+# --- the office's region (seed 001: templates by legal entity, client type and region) --------------------
+
+async def set_regions(viza: Viza, regions: list[str]) -> None:
+    async with viza.db.session() as session:
+        entity = await session.get(LegalEntity, viza.company.legal_entity.id)
+        entity.regions = regions
+        await session.commit()
+
+
+async def test_an_entity_with_two_regions_asks_the_office_region(viza: Viza):
+    await set_regions(viza, ["23", "61"])
+    await viza.bind("manager")
+    manager = viza["manager"]
+    ask = await say(viza, manager, "/contract", ASK_REGION)
+    assert ask.button_texts[:2] == ["23", "61"], ask.button_texts
+    await say(viza, manager, "61", NEED_BUTTON)  # typed: the region is picked with a button
+    forged = await manager.tap(ask, data=PickCb(step="c_reg", value="7").pack(), forged=True)
+    assert await forged.wait() == "Эта кнопка уже неактуальна."
+    ask_type = await tap(viza, manager, ask, "23", ASK_CLIENT_TYPE)
+    assert "→ 23" in ask.text
+    summary = await fill_from_client_type(viza, manager, ask_type)
+    assert "Регион офиса: 23" in summary.text, summary.text
+
+    # Corrected from the summary: back to the summary with the rest kept.
+    await manager.tap(summary, text="✏️ Изменить")
+    await viza.tg.wait_for(lambda: "Регион офиса" in summary.button_texts)
+    again = await tap(viza, manager, summary, "Регион офиса", ASK_REGION)
+    summary = await tap(viza, manager, again, "61", SUMMARY)
+    assert "Регион офиса: 61" in summary.text and "ООО «Клиент»" in summary.text and "Договор поставки.docx" in summary.text
+    request_id = await submit(viza, "manager", summary)
+    _, contract = await contract_of(viza, request_id)
+    assert contract.region == "61"
+
+
+async def test_an_entity_with_one_region_is_not_asked(viza: Viza):
+    await set_regions(viza, ["23"])
+    await viza.bind("manager")
+    manager = viza["manager"]
+    summary = await fill_company_contract(viza)
+    assert not any(ASK_REGION in (m.text or "") for m in manager.chat.bot_messages)
+    assert "Регион офиса: 23" in summary.text, summary.text
+    await manager.tap(summary, text="✏️ Изменить")
+    await viza.tg.wait_for(lambda: "Сумма" in summary.button_texts)
+    assert "Регион офиса" not in summary.button_texts  # nothing to pick
+    ask = await tap(viza, manager, summary, "Сделка", ASK_DEAL)
+    summary = await tap(viza, manager, ask, "Без сделки", SUMMARY)
+    assert "Регион офиса: 23" in summary.text
+    request_id = await submit(viza, "manager", summary)
+    _, contract = await contract_of(viza, request_id)
+    assert contract.region == "23"
+
+
+async def test_an_entity_without_regions_has_none(viza: Viza):
+    await viza.bind("manager")
+    summary = await fill_company_contract(viza)
+    assert "Регион офиса" not in summary.text
+    _, contract = await contract_of(viza, await submit(viza, "manager", summary))
+    assert contract.region == ""
+
+
+# --- the annual toggle -------------------------------------------------------------------------------------
+
+async def test_the_annual_toggle_makes_a_contract_for_this_year_kept_in_the_store(viza: Viza):
+    await viza.bind("manager", "accountant")
+    manager, accountant = viza["manager"], viza["accountant"]
+    year = today().year
+    period = f"Годовой договор: да, с 01.01.{year} по 31.12.{year}"
+    summary = await fill_company_contract(viza)
+    assert ANNUAL_OFF in summary.button_texts and "Годовой договор: да" not in summary.text
+
+    switched = await manager.tap(summary, text=ANNUAL_OFF)
+    assert await switched.wait() == period
+    await viza.tg.wait_for(lambda: period in summary.text and ANNUAL_ON in summary.button_texts)
+    stale = await manager.tap(summary, data=PickCb(step="c_annual", value="on").pack(), forged=True)
+    assert await stale.wait() == "Эта кнопка уже неактуальна."
+    off = await manager.tap(summary, text=ANNUAL_ON)  # off and on again
+    assert await off.wait() == "Годовой договор: нет — обычный договор."
+    await viza.tg.wait_for(lambda: ANNUAL_OFF in summary.button_texts and "Годовой договор: да" not in summary.text)
+    await manager.tap(summary, text=ANNUAL_OFF)
+    await viza.tg.wait_for(lambda: period in summary.text)
+
+    request_id = await submit(viza, "manager", summary)
+    request, contract = await contract_of(viza, request_id)
+    assert (contract.annual, contract.valid_from, contract.valid_until) == (True, date(year, 1, 1), date(year, 12, 31))
+
+    # Returned and corrected in the dialog: the flag and its year stay.
+    card = await card_of(viza, "accountant")
+    await tap(viza, accountant, card, "↩️ На доработку", "исправить")
+    await say(viza, accountant, "Сумма не та: 140 000", "Возвращено на доработку")
+    returned = await card_of(viza, "manager", button="✏️ Изменить")
+    summary = await tap(viza, manager, returned, "✏️ Изменить", "Исправление договора")
+    assert period in summary.text and ANNUAL_ON in summary.button_texts, summary.text
+    await manager.tap(summary, text="✏️ Изменить")
+    await viza.tg.wait_for(lambda: "Сумма" in summary.button_texts)
+    await tap(viza, manager, summary, "Сумма", "Сумма договора в рублях")
+    summary = await after(viza, manager, await manager.send("140 000"), "Исправление договора")
+    assert period in summary.text
+    await tap(viza, manager, summary, SUBMIT, "отправлен на согласование")
+    request, contract = await contract_of(viza, request_id)
+    assert (request.status, request.amount) == ("pending", 140_000_00)
+    assert (contract.annual, contract.valid_from, contract.valid_until) == (True, date(year, 1, 1), date(year, 12, 31))
+
+    # Approved: it is in the annual contracts store.
+    second = await viza.tg.wait_for(lambda: next((m for m in accountant.chat.bot_messages if m.seq > card.seq
+                                                  and "✅ Согласовать" in m.button_texts), None))
+    approve = await accountant.tap(second, text="✅ Согласовать")
+    assert await approve.wait() == "Согласовано ✅"
+    async with viza.db.session() as session:
+        stored = await annual_contracts(session, viza.company.actor("manager"), q="клиент")
+    assert [(c["id"], c["valid_from"], c["valid_until"]) for c in stored] == [
+        (request_id, date(year, 1, 1), date(year, 12, 31))]
+
+
+async def test_a_contract_left_ordinary_is_not_annual(viza: Viza):
+    await viza.bind("manager")
+    _, contract = await contract_of(viza, await submit(viza, "manager", await fill_company_contract(viza)))
+    assert (contract.annual, contract.valid_from, contract.valid_until) == (False, None, None)
+
+
+async def test_the_region_follows_the_legal_entity_picked(viza: Viza):
+    async with viza.db.session() as session:
+        south = LegalEntity(name="ООО «Юг»", short_code="ЮГ", inn=inn(2), kpp="230101001", regions=["23", "61"])
+        session.add(south)
+        await session.commit()
+        south_id = south.id
+    await viza.bind("manager")
+    manager = viza["manager"]
+    ask = await say(viza, manager, "/contract", "Наше юрлицо")
+    region = await tap(viza, manager, ask, "ООО «Юг»", ASK_REGION)
+    summary = await fill_from_client_type(viza, manager, await tap(viza, manager, region, "61", ASK_CLIENT_TYPE))
+    assert "ООО «Юг»" in summary.text and "Регион офиса: 61" in summary.text
+
+    # Another legal entity without regions: no region; back to the south one: its region is asked again.
+    await manager.tap(summary, text="✏️ Изменить")
+    await viza.tg.wait_for(lambda: "Регион офиса" in summary.button_texts)
+    ask = await tap(viza, manager, summary, "Наше юрлицо", "Наше юрлицо")
+    summary = await tap(viza, manager, ask, "ООО «Ромашка»", SUMMARY)
+    assert "Регион офиса" not in summary.text
+    await manager.tap(summary, text="✏️ Изменить")
+    await viza.tg.wait_for(lambda: "Наше юрлицо" in summary.button_texts)
+    assert "Регион офиса" not in summary.button_texts
+    ask = await tap(viza, manager, summary, "Наше юрлицо", "Наше юрлицо")
+    region = await tap(viza, manager, ask, "ООО «Юг»", ASK_REGION)
+    summary = await tap(viza, manager, region, "23", SUMMARY)
+    assert "ООО «Юг»" in summary.text and "Регион офиса: 23" in summary.text
+    request, contract = await contract_of(viza, await submit(viza, "manager", summary))
+    assert (request.legal_entity_id, contract.region) == (south_id, "23")
