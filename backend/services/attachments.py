@@ -126,7 +126,7 @@ def _is_word_document(content: bytes) -> bool:
 async def _contract_version(session: AsyncSession, request: PaymentRequest, kind: str, mime: str) -> int | None:
     """A contract file is the next version of the contract text (1, 2, …); only a contract
     approval has one, and only as a document (DOCX, DOC or PDF)."""
-    if kind != "contract" and request.kind == "contract" and kind == "invoice":
+    if kind == "invoice" and request.kind == "contract":
         raise InvalidInput("attachment.kind_for_contract", field="kind")
     if kind != "contract":
         return None

@@ -230,17 +230,14 @@ async def contract_view(session: AsyncSession, request: PaymentRequest) -> dict[
 async def contracts_of_deal(session: AsyncSession, actor: Actor, deal_id: str) -> dict[str, Any]:
     """The contract status of a Bitrix24 deal, for the stage gate: approved when one of its
     contracts is approved (the gate's condition), with each contract the caller may see."""
-    rows = list(await session.scalars(
-        select(PaymentRequest).join(Contract, Contract.request_id == PaymentRequest.id)
-        .where(Contract.bitrix24_deal_id == deal_id).order_by(PaymentRequest.id)))
-    approved = any(r.status == Status.APPROVED.value for r in rows)
-    visible = [r for r in rows if await can_see(session, actor, r)]
-    contracts = []
-    for r in visible:
-        contract = await session.get(Contract, r.id)
-        contracts.append({"id": r.id, "number": r.number, "status": r.status, "contract_number": contract.number,
-                          "client": r.contractor_name, "amount": r.amount})
-    status = "approved" if approved else (max((r.status for r in rows), key=STATUS_RANK.get) if rows else "none")
+    rows = (await session.execute(
+        select(PaymentRequest, Contract.number).join(Contract, Contract.request_id == PaymentRequest.id)
+        .where(Contract.bitrix24_deal_id == deal_id).order_by(PaymentRequest.id))).all()
+    approved = any(r.status == Status.APPROVED.value for r, _ in rows)
+    contracts = [{"id": r.id, "number": r.number, "status": r.status, "contract_number": number,
+                  "client": r.contractor_name, "amount": r.amount}
+                 for r, number in rows if await can_see(session, actor, r)]
+    status = "approved" if approved else (max((r.status for r, _ in rows), key=STATUS_RANK.get) if rows else "none")
     return {"deal_id": deal_id, "contract_status": status, "contract_approved": approved, "contracts": contracts}
 
 
@@ -266,7 +263,8 @@ async def annual_contracts(session: AsyncSession, actor: Actor, *, legal_entity_
                                   .limit(min(limit, 200)))).all()
     result = []
     for request, contract in rows:
-        if await can_see(session, actor, request) or actor.has("manager", "accountant", "admin"):
+        # Whoever makes contracts may reuse any in the store; others see what they were asked about.
+        if actor.has("manager", "accountant", "admin") or await can_see(session, actor, request):
             result.append({"id": request.id, "number": request.number, "contract_number": contract.number,
                            "client": request.contractor_name, "client_inn": request.contractor_inn,
                            "legal_entity_id": contract.legal_entity_id, "valid_from": contract.valid_from,
@@ -309,9 +307,9 @@ async def renew_contract(session: AsyncSession, store: FileStore, actor: Actor, 
                                     based_on_id=request.id)
     if file is None:
         # Print forms are built from contracts, so that module imports this one, not the other way.
-        from backend.services.print_documents import DOCX, contract_files
+        from backend.services.print_documents import contract_files
 
-        printed = next(p for p in await contract_files(session, store, actor, renewed.id) if p.content_type == DOCX)
+        [printed] = await contract_files(session, store, actor, renewed.id, formats=("docx",))
         await attach(session, store, actor, renewed, kind="contract", filename=printed.filename,
                      content=printed.content, max_bytes=max_bytes)
     return renewed
@@ -394,7 +392,7 @@ async def _clean(session: AsyncSession, actor: Actor, given: dict[str, Any],
         template_id = columns.get("template_id", contract.template_id if contract else None)
         template = await session.get(DocumentTemplate, template_id) if template_id else None
         typed = [LineIn.model_validate(line) if isinstance(line, dict) else line for line in given["lines"]]
-        lines = await _attempt_async(errors, check_lines(
+        lines = await errors.attempt_async(check_lines(
             session, typed, legal_entity=legal_entity,
             allowed_groups=template.allowed_groups if template else []))
         if lines is not None:
@@ -415,13 +413,6 @@ def parse_or_none(value: Any) -> int | None:
     except InvalidInput:
         return None
 
-
-async def _attempt_async(errors: Errors, awaitable) -> Any:
-    try:
-        return await awaitable
-    except (InvalidInput, ValidationFailed) as error:
-        errors.add(error)
-        return None
 
 
 async def _clean_client(session: AsyncSession, given: dict[str, Any], item: dict[str, Any], columns: dict[str, Any],

@@ -77,15 +77,24 @@ def city_of(address: str) -> str:
     return next((p for p in parts if not p.isdigit()), "")
 
 
+FORMATS = ("pdf", "docx")
+
+
 async def _render(kind: str, context: dict[str, Any], session: AsyncSession, store: FileStore, *, legal_entity_id: int,
-                  client_type: str, region: str, template_id: int | None, stem: str) -> list[PrintedFile]:
-    html, _ = await template_source(session, store, kind, "html", legal_entity_id=legal_entity_id,
-                                    client_type=client_type, region=region, template_id=template_id)
-    docx, _ = await template_source(session, store, kind, "docx", legal_entity_id=legal_entity_id,
-                                    client_type=client_type, region=region, template_id=template_id)
-    pdf_bytes = await asyncio.to_thread(render_pdf, html.decode("utf-8"), context)
-    docx_bytes = await asyncio.to_thread(render_docx, docx, context)
-    return [PrintedFile(f"{stem}.pdf", PDF, pdf_bytes), PrintedFile(f"{stem}.docx", DOCX, docx_bytes)]
+                  client_type: str, region: str, template_id: int | None, stem: str,
+                  formats: tuple[str, ...]) -> list[PrintedFile]:
+    """The document in each of ``formats`` (pdf from the HTML template, docx from the DOCX one), in that order."""
+    printed = []
+    for fmt in formats:
+        source, _ = await template_source(session, store, kind, "html" if fmt == "pdf" else "docx",
+                                          legal_entity_id=legal_entity_id, client_type=client_type, region=region,
+                                          template_id=template_id)
+        if fmt == "pdf":
+            printed.append(PrintedFile(f"{stem}.pdf", PDF, await asyncio.to_thread(render_pdf, source.decode("utf-8"),
+                                                                                   context)))
+        else:
+            printed.append(PrintedFile(f"{stem}.docx", DOCX, await asyncio.to_thread(render_docx, source, context)))
+    return printed
 
 
 def _safe_stem(text_: str) -> str:
@@ -110,14 +119,15 @@ async def contract_document(session: AsyncSession, request: PaymentRequest) -> C
     )
 
 
-async def contract_files(session: AsyncSession, store: FileStore, actor: Actor, contract_id: int) -> list[PrintedFile]:
-    """The contract's print form (PDF and DOCX) from its template, for anyone who sees it."""
+async def contract_files(session: AsyncSession, store: FileStore, actor: Actor, contract_id: int, *,
+                         formats: tuple[str, ...] = FORMATS) -> list[PrintedFile]:
+    """The contract's print form (PDF and DOCX, or those asked) from its template, for anyone who sees it."""
     request = await get_contract(session, actor, contract_id)
     contract = await session.get(Contract, request.id)
     context = contract_context(await contract_document(session, request))
     return await _render("contract", context, session, store, legal_entity_id=request.legal_entity_id,
                          client_type=contract.client_type, region=contract.region, template_id=contract.template_id,
-                         stem=_safe_stem(f"Договор_{contract.number or request.number}"))
+                         stem=_safe_stem(f"Договор_{contract.number or request.number}"), formats=formats)
 
 
 # --- outgoing invoices ------------------------------------------------------------------------
@@ -282,9 +292,10 @@ def invoice_view(invoice: OutgoingInvoice) -> dict[str, Any]:
             "prepayment_percent": invoice.prepayment_percent, "part": invoice.part, "status": invoice.status}
 
 
-async def invoice_document(session: AsyncSession, invoice: OutgoingInvoice) -> tuple[InvoiceDocument, str, str, int | None]:
+async def invoice_document(session: AsyncSession, invoice: OutgoingInvoice) -> tuple[InvoiceDocument, str, str]:
+    """The invoice as a document, with the client type and region its template is chosen by."""
     entity = await session.get(LegalEntity, invoice.legal_entity_id)
-    basis, client_type, region, template_id = "", "company", "", None
+    basis, client_type, region = "", "company", ""
     if invoice.contract_id is not None:
         contract = await session.get(Contract, invoice.contract_id)
         if contract is not None:
@@ -299,15 +310,16 @@ async def invoice_document(session: AsyncSession, invoice: OutgoingInvoice) -> t
         prepayment_percent=PREPAY_PERCENT if invoice.part == "prepayment" else 100,
         settles_prepayment=PREPAY_PERCENT if invoice.part == "final" else 0,
     )
-    return document, client_type, region, template_id
+    return document, client_type, region
 
 
-async def invoice_files(session: AsyncSession, store: FileStore, actor: Actor, invoice_id: int) -> list[PrintedFile]:
+async def invoice_files(session: AsyncSession, store: FileStore, actor: Actor, invoice_id: int, *,
+                        formats: tuple[str, ...] = FORMATS) -> list[PrintedFile]:
     invoice = await get_invoice(session, actor, invoice_id)
-    document, client_type, region, template_id = await invoice_document(session, invoice)
+    document, client_type, region = await invoice_document(session, invoice)
     return await _render("invoice", invoice_context(document), session, store, legal_entity_id=invoice.legal_entity_id,
-                         client_type=client_type, region=region, template_id=template_id,
-                         stem=_safe_stem(f"Счёт_{invoice.number}"))
+                         client_type=client_type, region=region, template_id=None,
+                         stem=_safe_stem(f"Счёт_{invoice.number}"), formats=formats)
 
 
 # --- from a Bitrix24 deal (the bot's "make contract / make invoice") ------------------------------

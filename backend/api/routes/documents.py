@@ -22,7 +22,6 @@ from backend.services.records import get_or_not_found
 from backend.services.usn import usn_position
 
 router = APIRouter(tags=["documents"])
-FORMATS = {"pdf": 0, "docx": 1}
 
 
 def _file(printed: PrintedFile) -> Response:
@@ -93,8 +92,9 @@ async def template_file(template_id: int, core: AdminDep, settings: SettingsDep)
 @router.get("/api/v1/contracts/{contract_id}/print.{fmt}", response_class=Response,
             summary="The contract's print form from its template (PDF or DOCX)", tags=["contracts"])
 async def contract_print(contract_id: int, fmt: Literal["pdf", "docx"], core: CoreDep, settings: SettingsDep) -> Response:
-    files = await core.call(print_documents.contract_files, FileStore(settings.files_dir), core.actor, contract_id)
-    return _file(files[FORMATS[fmt]])
+    [printed] = await core.call(print_documents.contract_files, FileStore(settings.files_dir), core.actor, contract_id,
+                                formats=(fmt,))
+    return _file(printed)
 
 
 # --- invoices to clients ------------------------------------------------------------------------
@@ -120,8 +120,9 @@ async def read_invoice(invoice_id: int, core: CoreDep) -> dict[str, Any]:
 
 @router.get("/api/v1/invoices/{invoice_id}/print.{fmt}", response_class=Response, tags=["invoices"])
 async def invoice_print(invoice_id: int, fmt: Literal["pdf", "docx"], core: CoreDep, settings: SettingsDep) -> Response:
-    files = await core.call(print_documents.invoice_files, FileStore(settings.files_dir), core.actor, invoice_id)
-    return _file(files[FORMATS[fmt]])
+    [printed] = await core.call(print_documents.invoice_files, FileStore(settings.files_dir), core.actor, invoice_id,
+                                formats=(fmt,))
+    return _file(printed)
 
 
 @router.post("/api/v1/invoices/{invoice_id}/cancel", tags=["invoices"],

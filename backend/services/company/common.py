@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,14 @@ class Errors:
         """The result of ``check``, or None after recording the error it raised."""
         try:
             return check()
+        except DomainError as error:
+            self.add(error)
+            return None
+
+    async def attempt_async(self, check: Awaitable[Any]) -> Any:
+        """The result of an awaited check, or None after recording the error it raised."""
+        try:
+            return await check
         except DomainError as error:
             self.add(error)
             return None
