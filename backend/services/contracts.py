@@ -255,10 +255,12 @@ async def annual_contracts(session: AsyncSession, actor: Actor, *, legal_entity_
              .where(Contract.annual.is_(True), PaymentRequest.status == Status.APPROVED.value))
     if legal_entity_id is not None:
         query = query.where(Contract.legal_entity_id == legal_entity_id)
-    if q:
+    if q and q.strip():
         words = q.strip().lower()
-        query = query.where(or_(PaymentRequest.contractor_name_lc.contains(words),
-                                PaymentRequest.contractor_inn == "".join(ch for ch in words if ch.isdigit())))
+        digits = "".join(ch for ch in words if ch.isdigit())
+        # By name, or by INN when digits were typed (else every client without an INN would match "").
+        by_inn = [PaymentRequest.contractor_inn == digits] if digits else []
+        query = query.where(or_(PaymentRequest.contractor_name_lc.contains(words), *by_inn))
     rows = (await session.execute(query.order_by(Contract.valid_until.desc().nulls_last(), PaymentRequest.id.desc())
                                   .limit(min(limit, 200)))).all()
     result = []

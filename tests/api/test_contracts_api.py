@@ -233,8 +233,11 @@ class TestAnnualStore:
                                              valid_until=f"{year}-12-31")
         accountant = await auth_headers(db, company, "accountant")
         await client.post(f"/api/v1/contracts/{contract_id}/approve", json={}, headers=accountant)
+        person_id, _ = await started(db, client, company, client_type="individual", client_inn=None,
+                                     client_name="Петров Пётр", annual=True, bitrix24_deal_id="77")
+        await client.post(f"/api/v1/contracts/{person_id}/approve", json={}, headers=accountant)
         found = (await client.get("/api/v1/contracts/annual", params={"q": "клиент"}, headers=manager)).json()
-        assert [c["id"] for c in found] == [contract_id]
+        assert [c["id"] for c in found] == [contract_id]  # not the individual without an INN
         by_inn = (await client.get("/api/v1/contracts/annual", params={"q": inn(77)}, headers=manager)).json()
         assert [c["id"] for c in by_inn] == [contract_id]
         renewed = await client.post(f"/api/v1/contracts/{contract_id}/renew", json={"year": year + 1}, headers=manager)
