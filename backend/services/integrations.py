@@ -12,9 +12,10 @@ from backend.errors import Forbidden, InvalidInput
 from backend.integrations.bitrix24.gates import CONFIRMATIONS, confirm
 from backend.integrations.outbox_rows import BITRIX24, ONEC, TOPICS, counterparty_rows
 from backend.db import utcnow
-from backend.models import Bitrix24Deal, Contract, Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
+from backend.models import Bitrix24Deal, Counterparty, HistoryEvent, OutboxMessage, PaymentRequest
 from backend.money import to_decimal
 from backend.outbox import enqueue
+from backend.services.contracts import contracts_of_deal
 from backend.settings import Settings
 from backend.workflows.actors import Actor
 
@@ -86,7 +87,7 @@ async def confirm_deal(session: AsyncSession, actor: Actor, deal_id: str, what: 
         stamp = deal.closing_confirmed_at.isoformat() if deal.closing_confirmed_at else utcnow().isoformat()
         await enqueue(session, BITRIX24, f"bitrix24:closing:{deal_id}:{confirmed}:{stamp}",
                       {"kind": "deal_closing", "deal_id": deal_id, "confirmed": confirmed}, ordering_key=f"deal:{deal_id}")
-    return await deal_view(session, deal_id)
+    return await deal_view(session, actor, deal_id)
 
 
 async def get_deal(session: AsyncSession, actor: Actor, deal_id: str) -> dict[str, Any]:
@@ -94,19 +95,16 @@ async def get_deal(session: AsyncSession, actor: Actor, deal_id: str) -> dict[st
         raise Forbidden("forbidden.admin_only")
     if not deal_id.isdigit():
         raise InvalidInput("deal.bad_id", field="deal_id")
-    return await deal_view(session, deal_id)
+    return await deal_view(session, actor, deal_id)
 
 
-async def deal_view(session: AsyncSession, deal_id: str) -> dict[str, Any]:
+async def deal_view(session: AsyncSession, actor: Actor, deal_id: str) -> dict[str, Any]:
+    """The deal's gates, its payment requests by status, and the contracts of it the actor may see."""
     deal = await session.get(Bitrix24Deal, deal_id)
     requests = (await session.execute(select(PaymentRequest.status, func.count(), func.sum(PaymentRequest.amount))
                                       .where(PaymentRequest.bitrix24_deal_id == deal_id,
                                              PaymentRequest.kind == "payment")
                                       .group_by(PaymentRequest.status))).all()
-    contracts = (await session.execute(
-        select(PaymentRequest.id, PaymentRequest.number, PaymentRequest.status, Contract.number)
-        .join(Contract, Contract.request_id == PaymentRequest.id)
-        .where(Contract.bitrix24_deal_id == deal_id).order_by(PaymentRequest.id))).all()
 
     def stamp(value):
         return value.isoformat() if value else None
@@ -116,5 +114,4 @@ async def deal_view(session: AsyncSession, deal_id: str) -> dict[str, Any]:
             "closing_confirmed_at": stamp(deal and deal.closing_confirmed_at),
             "requests": {status: {"count": count, "amount": str(to_decimal(int(total or 0)))}
                          for status, count, total in requests},
-            "contracts": [{"id": i, "number": number, "status": status, "contract_number": contract_number}
-                          for i, number, status, contract_number in contracts]}
+            "contracts": (await contracts_of_deal(session, actor, deal_id))["contracts"]}
