@@ -45,6 +45,7 @@ from backend.models import Attachment, Employee, HistoryEvent, PaymentRequest
 from backend.notifications.quiet_hours import quiet_until
 from backend.outbox import MAX_ATTEMPTS, Claimed, OutboxQueue, OutboxSignal
 from backend.services.attachments import FileStore
+from backend.services.contracts import latest_version
 from backend.services.telegram_reach import BLOCKED_NOTE, mark_unreachable
 from backend.services.tokens import actor_of
 from backend.services.transactions import in_transaction
@@ -268,9 +269,7 @@ class OutboxDelivery:
             parts.append(Part("text", text=text))
         if kind == "task_assigned" and request.kind == "contract":
             # The approver reads the text itself: the version under approval comes with the card.
-            latest = await session.scalar(select(Attachment).where(
-                Attachment.request_id == request.id, Attachment.kind == "contract")
-                .order_by(Attachment.version.desc()).limit(1))
+            latest = await latest_version(session, request.id)
             if latest is not None:
                 parts.append(Part("document", text=t("file.contract_of", number=request.number, version=latest.version),
                                   file=(latest.filename, latest.sha256)))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from backend.db import utcnow
-from backend.models import ApprovalTask, Contract, Employee, HistoryEvent, PaymentRequest, RequestStage
+from backend.models import ApprovalTask, Employee, HistoryEvent, PaymentRequest, RequestStage
 from backend.notifications.jobs import PAY_KINDS
 from bot.texts import Texts
 
@@ -27,7 +27,8 @@ async def notice_text(session, t: Texts, kind: str, event: HistoryEvent, request
             RequestStage.request_id == request.id, RequestStage.round == event.round,
             RequestStage.position == event.stage)) or ""
     if kind == "contract_approved":
-        number = await session.scalar(select(Contract.number).where(Contract.request_id == request.id))
+        # The approval's event names the number it gave (workflows/contracts.py).
+        number = (event.details or {}).get("contract_number")
         return t("notice.contract_approved", number=request.number, contract_number=number or "—")
     # A contract approval has its own words where a payment request's would mislead ("заявка", "оплата").
     key = f"notice.contract_{kind}" if request.kind == "contract" and t.has(f"notice.contract_{kind}") else f"notice.{kind}"
