@@ -37,10 +37,13 @@ from backend.money import MAX_AMOUNT, format_amount, parse_amount
 from backend.requisites import validate_inn
 from backend.services import payment_requests as requests_service
 from backend.services.attachments import CONTRACT_TYPES, FileStore, sniff_type
-from backend.services.catalogue import DEFAULT_UNIT, LineIn, line_amount, parse_quantity, quantity_text, search_catalogue
+from backend.services.catalogue import (
+    DEFAULT_UNIT, LineIn, line_amount, lines_total, parse_quantity, quantity_text, search_catalogue,
+)
 from backend.services.company.common import text as checked_text
 from backend.services.company.legal_entities import list_legal_entities
 from backend.services.contracts import (
+    TEXT_LIMITS,
     ContractFields,
     annual_contracts,
     create_contract,
@@ -55,7 +58,8 @@ from backend.services.payment_requests import find_counterparty
 from backend.services.print_documents import contract_files
 from backend.settings import Settings
 from backend.workflows.actors import Actor
-from backend.workflows.lifecycle import EDITABLE, Action, Status
+from backend.workflows.engine import parties_of
+from backend.workflows.lifecycle import Action, Kind, Party, Status, actions_available
 from bot.card_messages import send_card
 from bot.cards import client_text, load_card
 from bot.keyboards.callbacks import PickCb, RequestCb
@@ -72,8 +76,7 @@ EDITABLE_FIELDS = ("entity", "region", "client_type", "subject", "amount", "deal
 CLIENT_TYPES = ("company", "individual")
 CONTRACT_EXTENSIONS = (".docx", ".doc", ".pdf")
 WORD_EXTENSIONS = (".docx", ".doc")
-WORD_TYPES = {"application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-SUBJECT_LIMIT = 500
+WORD_TYPES = CONTRACT_TYPES - {"application/pdf"}
 STORE_SHOWN = 8  # annual contracts offered at once
 ITEMS_SHOWN = 8  # catalogue items offered at once
 LABEL_NAME = 40  # a name on a button is cut to this
@@ -86,6 +89,16 @@ def _state(step: str):
 
 def _pick(step: str, value: Any, text: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=PickCb(step=step, value=str(value)).pack())
+
+
+def _keyboard(t: Texts, rows: list[list[InlineKeyboardButton]] | None = None) -> InlineKeyboardMarkup:
+    """The buttons of a question, with Cancel as the last row."""
+    return InlineKeyboardMarkup(inline_keyboard=[*(rows or []), cancel_row(t)])
+
+
+async def _step(state: FSMContext) -> str:
+    """The dialog's step now: "inn" of "ContractDialog:inn"."""
+    return (await state.get_state()).split(":")[1]
 
 
 def _not_command(message: Message) -> bool:
@@ -110,10 +123,15 @@ async def start_dialog(message: Message, state: FSMContext, core: Core, t: Texts
     await ask(message, state, core, t, "entity")
 
 
-def _is_word(message: Message) -> bool:
+def _document_of(message: Message, extensions: tuple[str, ...], types: set[str]) -> bool:
+    """A document named with one of ``extensions`` or sent as one of ``types``."""
     document = message.document
-    return document is not None and ((document.file_name or "").lower().endswith(WORD_EXTENSIONS)
-                                     or (document.mime_type or "") in WORD_TYPES)
+    return document is not None and ((document.file_name or "").lower().endswith(extensions)
+                                     or (document.mime_type or "") in types)
+
+
+def _is_word(message: Message) -> bool:
+    return _document_of(message, WORD_EXTENSIONS, WORD_TYPES)
 
 
 @router.message(StateFilter(None), F.document, _is_word)
@@ -136,7 +154,7 @@ async def edit_returned(query: CallbackQuery, callback_data: RequestCb, state: F
     """Load a draft or returned contract into the dialog; Submit saves the changes and sends it again."""
     async def load(session) -> dict[str, Any] | None:
         request = await get_contract(session, core.actor, callback_data.id)
-        if not _own_editable(request, core.actor):
+        if not await _own_editable(session, request, core.actor):
             return None
         contract = await session.get(Contract, request.id)
         latest = await latest_version(session, request.id)
@@ -178,44 +196,35 @@ def _iso(value: date | None) -> str | None:
 
 def _stored_line(line: dict[str, Any]) -> dict[str, Any]:
     """A contract's stored line as the dialog keeps it (money in kopecks, the quantity as "2.5")."""
-    quantity, price = str(line.get("quantity") or "1"), int(line.get("price") or 0)
     return {"catalogue_item_id": line.get("catalogue_item_id"), "name": line.get("name") or "",
-            "unit": line.get("unit") or DEFAULT_UNIT, "quantity": quantity, "price": price,
-            "amount": int(line["amount"]) if line.get("amount") is not None else line_amount(Decimal(quantity), price),
+            "unit": line.get("unit") or DEFAULT_UNIT, "quantity": str(line.get("quantity") or "1"),
+            "price": int(line.get("price") or 0), "amount": lines_total([line]),  # as the core counts it
             "vat_rate": line.get("vat_rate")}
 
 
-def _own_editable(request: PaymentRequest, actor: Actor) -> bool:
-    """A contract's text and fields change only by its initiator, while it is a draft or returned."""
-    return request.initiator_id == actor.employee_id and Status(request.status) in EDITABLE
+async def _own_editable(session, request: PaymentRequest, actor: Actor) -> bool:
+    """Whether the life cycle lets the person change the contract as its initiator now (a draft or a
+    returned one); an admin's correction of a contract on its way is not the dialog's."""
+    parties = await parties_of(session, actor, request, frozenset({Party.INITIATOR})) & {Party.INITIATOR}
+    return Action.UPDATE in actions_available(Status(request.status), parties, Kind.CONTRACT)
 
 
 # --- asking -------------------------------------------------------------------------------------------
 
 async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: str) -> None:
-    """Put the question of ``step`` (our legal entity is skipped when there is only one)."""
+    """Put the question of ``step`` (our legal entity and its region are skipped when there is
+    nothing to choose)."""
     data = await state.get_data()
     if step == "entity":
-        options = await core.run(_entities)
-        if not options:
-            await state.clear()
-            await message.answer(t("contract.no_entity"))
-            return
-        if len(options) == 1:
-            await state.update_data({"legal_entity_id": options[0][0]})
-            await advance(message, state, core, t, step)
-            return
-        await state.set_state(ContractDialog.entity)
-        rows = [[_pick("c_ent", value, text)] for value, text in options] + await _store_row(state, t)
-        await message.answer(t("contract.ask_entity"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+        await _ask_entity(message, state, core, t)
         return
     if step == "region":
-        await _ask_region(message, state, core, t, data)
+        await _ask_region(message, state, core, t, await _regions(core, data.get("legal_entity_id")))
         return
-    await state.set_state(_state(step))
     if step == "summary":
         await show_summary(message, state, core, t)
         return
+    await state.set_state(_state(step))
     rows: list[list[InlineKeyboardButton]] = []
     question = t(f"contract.ask_{step}")
     if step == "client_type":
@@ -227,13 +236,28 @@ async def ask(message: Message, state: FSMContext, core: Core, t: Texts, step: s
         question, rows = await _amount_question(data, core, t)
     elif step == "deal":
         rows = [[_pick("c_skip", "deal", t("btn.contract_no_deal"))]]
-    await message.answer(question, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+    await message.answer(question, reply_markup=_keyboard(t, rows))
 
 
-async def _ask_region(message: Message, state: FSMContext, core: Core, t: Texts, data: dict[str, Any]) -> None:
-    """"Регион офиса?" with a button per region code of the legal entity; one region is taken
-    silently, none leaves the region empty."""
-    regions = await _regions(core, data.get("legal_entity_id"))
+async def _ask_entity(message: Message, state: FSMContext, core: Core, t: Texts) -> None:
+    """Our legal entity: a button for each; the only one is taken silently, none ends the dialog."""
+    options = await core.run(_entities)
+    if not options:
+        await state.clear()
+        await message.answer(t("contract.no_entity"))
+        return
+    if len(options) == 1:
+        await state.update_data({"legal_entity_id": options[0][0]})
+        await advance(message, state, core, t, "entity")
+        return
+    await state.set_state(ContractDialog.entity)
+    rows = [[_pick("c_ent", value, text)] for value, text in options] + await _store_row(state, t)
+    await message.answer(t("contract.ask_entity"), reply_markup=_keyboard(t, rows))
+
+
+async def _ask_region(message: Message, state: FSMContext, core: Core, t: Texts, regions: list[str]) -> None:
+    """"Регион офиса?" with a button per region code of the legal entity (``regions``); one region
+    is taken silently, none leaves the region empty."""
     if len(regions) < 2:
         await state.update_data({"region": regions[0] if regions else None})
         await advance(message, state, core, t, "region")
@@ -243,20 +267,25 @@ async def _ask_region(message: Message, state: FSMContext, core: Core, t: Texts,
     buttons = [_pick("c_reg", index, code) for index, code in enumerate(regions)]
     rows = [buttons[i:i + REGIONS_PER_ROW] for i in range(0, len(buttons), REGIONS_PER_ROW)]
     rows += await _store_row(state, t)
-    await message.answer(t("contract.ask_region"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+    await message.answer(t("contract.ask_region"), reply_markup=_keyboard(t, rows))
+
+
+async def _entity_facts(core: Core, legal_entity_id: int | None) -> tuple[str | None, list[str]]:
+    """The legal entity's name and its region codes (in its own order, without blanks and repeats),
+    read at once."""
+    if legal_entity_id is None:
+        return None, []
+
+    async def load(session) -> tuple[str | None, list[Any]]:
+        entity = await session.get(LegalEntity, legal_entity_id)
+        return (entity.name, list(entity.regions or [])) if entity is not None else (None, [])
+
+    name, codes = await core.run(load)
+    return name, list(dict.fromkeys(code for code in (str(c).strip() for c in codes) if code))
 
 
 async def _regions(core: Core, legal_entity_id: int | None) -> list[str]:
-    """The legal entity's region codes, in its own order, without blanks and repeats."""
-    if legal_entity_id is None:
-        return []
-
-    async def load(session) -> list[str]:
-        entity = await session.get(LegalEntity, legal_entity_id)
-        return list(entity.regions or []) if entity is not None else []
-
-    codes = [str(code).strip() for code in await core.run(load)]
-    return list(dict.fromkeys(code for code in codes if code))
+    return (await _entity_facts(core, legal_entity_id))[1]
 
 
 async def _store_row(state: FSMContext, t: Texts) -> list[list[InlineKeyboardButton]]:
@@ -277,7 +306,7 @@ async def _amount_question(data: dict[str, Any], core: Core, t: Texts) -> tuple[
     lines = data.get("lines") or []
     if data.get("had_lines"):
         # The core keeps a contract's lines once given: its amount changes by picking them again.
-        question = t("contract.ask_amount_lines_only", total=t.money(_total(lines), "RUB"))
+        question = t("contract.ask_amount_lines_only", total=t.money(lines_total(lines), "RUB"))
     elif data.get("had_amount"):
         # The core keeps a contract's amount once given (a price cannot be set back to none), so a
         # contract sent with an amount is not offered "Без суммы" when corrected.
@@ -286,7 +315,7 @@ async def _amount_question(data: dict[str, Any], core: Core, t: Texts) -> tuple[
         question = t("contract.ask_amount")
         rows.append([_pick("c_skip", "amount", t("btn.contract_no_amount"))])
     if lines and not data.get("had_lines"):
-        question = t("contract.amount_has_lines", total=t.money(_total(lines), "RUB")) + "\n" + question
+        question = t("contract.amount_has_lines", total=t.money(lines_total(lines), "RUB")) + "\n" + question
     return question, rows
 
 
@@ -294,10 +323,6 @@ async def _catalogue_open(core: Core, legal_entity_id: int | None) -> bool:
     if legal_entity_id is None:
         return False
     return bool(await core.run(lambda s: search_catalogue(s, legal_entity_id=legal_entity_id, limit=1)))
-
-
-def _total(lines: list[dict[str, Any]]) -> int:
-    return sum(int(line["amount"]) for line in lines)
 
 
 async def _entities(session) -> list[tuple[int, str]]:
@@ -354,7 +379,7 @@ async def picked_region(query: CallbackQuery, callback_data: PickCb, state: FSMC
     if not 0 <= index < len(offered) or offered[index] not in regions:
         await query.answer(t("button.old"))
         if regions != offered:  # the entity's regions changed meanwhile: asked again with the new ones
-            await _ask_region(query.message, state, core, t, data)
+            await _ask_region(query.message, state, core, t, regions)
         return
     code = offered[index]
     await state.update_data({"region": code, "regions_offered": None})
@@ -384,7 +409,7 @@ SKIPS = {"inn": ({"client_inn": "", "client_kpp": "", "known_client": False}, "b
 @router.callback_query(StateFilter(ContractDialog.inn, ContractDialog.amount, ContractDialog.deal),
                        PickCb.filter(F.step == "c_skip"))
 async def skipped(query: CallbackQuery, callback_data: PickCb, state: FSMContext, core: Core, t: Texts) -> None:
-    step = (await state.get_state()).split(":")[1]
+    step = await _step(state)
     data = await state.get_data()
     if callback_data.value != step or (step == "inn" and data.get("client_type") != "individual") \
             or (step == "amount" and data.get("had_amount")):
@@ -417,15 +442,15 @@ async def _inn(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
 
 
 async def _name(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
-    return {"client_name": checked_text(" ".join(text.split()), "client_name", 300)}
+    return {"client_name": checked_text(" ".join(text.split()), "client_name", TEXT_LIMITS["client_name"])}
 
 
 async def _subject(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
     subject = " ".join(text.split())
     if not subject:
         raise Refusal("contract.subject_required")
-    if len(subject) > SUBJECT_LIMIT:
-        raise Refusal("contract.subject_too_long", max=SUBJECT_LIMIT, length=len(subject))
+    if len(subject) > TEXT_LIMITS["subject"]:  # the core's limit, said with the length typed
+        raise Refusal("contract.subject_too_long", max=TEXT_LIMITS["subject"], length=len(subject))
     return {"subject": subject}
 
 
@@ -448,7 +473,7 @@ async def _amount(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]
 
 async def _deal(text: str, data: dict[str, Any], core: Core) -> dict[str, Any]:
     digits = text.strip().lstrip("#№").strip()
-    if not (digits.isdigit() and len(digits) <= 18):
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):  # ContractFields: ^\d{1,18}$
         raise InvalidInput("deal.bad_id", field="bitrix24_deal_id")
     return {"deal": digits}
 
@@ -459,7 +484,7 @@ TEXT_STATES = [_state(step) for step in PARSERS]
 
 @router.message(StateFilter(*TEXT_STATES), F.text, _not_command)
 async def typed(message: Message, state: FSMContext, core: Core, t: Texts) -> None:
-    step = (await state.get_state()).split(":")[1]
+    step = await _step(state)
     data = await state.get_data()
     try:
         updates = await PARSERS[step](message.text, data, core)  # a core refusal is answered by DomainErrors
@@ -485,15 +510,9 @@ async def need_button(message: Message, t: Texts) -> None:
 
 # --- the contract file ----------------------------------------------------------------------------------
 
-def _looks_like_contract(message: Message) -> bool:
-    document = message.document
-    return document is not None and ((document.file_name or "").lower().endswith(CONTRACT_EXTENSIONS)
-                                     or (document.mime_type or "") in CONTRACT_TYPES)
-
-
 async def _received_contract(message: Message, bot: Bot, t: Texts, settings: Settings) -> tuple[str, bytes] | None:
     """(file name, content) of a DOCX, DOC or PDF; anything else is refused in words (None)."""
-    if not _looks_like_contract(message):
+    if not _document_of(message, CONTRACT_EXTENSIONS, CONTRACT_TYPES):
         await message.answer(t("contract.need_file"))
         return None
     try:
@@ -535,8 +554,7 @@ async def show_summary(message: Message, state: FSMContext, core: Core, t: Texts
 
 async def _summary(data: dict[str, Any], core: Core, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
     """The summary's text and its buttons: Submit, Edit, the annual toggle, Cancel."""
-    entity = await core.run(lambda s: s.get(LegalEntity, data.get("legal_entity_id")))
-    regions = await _regions(core, data.get("legal_entity_id"))
+    entity_name, regions = await _entity_facts(core, data.get("legal_entity_id"))
     file = data.get("file")
     amount = data.get("amount")
     if file:
@@ -546,7 +564,7 @@ async def _summary(data: dict[str, Any], core: Core, t: Texts) -> tuple[str, Inl
         file_text = t("contract.no_file")
     lines = [t("contract.summary_title") if data.get("mode") == "new"
              else t("contract.summary_edit", number=data.get("number", "")),
-             t("contract.row_entity", value=entity.name if entity else "—")]
+             t("contract.row_entity", value=entity_name or "—")]
     if data.get("region") or len(regions) > 1:
         lines.append(t("contract.row_region", value=data.get("region") or t("contract.no_region")))
     lines += [t("contract.row_client", value=client_text(t, data.get("client_type", "company"),
@@ -562,8 +580,8 @@ async def _summary(data: dict[str, Any], core: Core, t: Texts) -> tuple[str, Inl
         lines.append(_annual_row(t, data))
     annual = _pick("c_annual", "off", t("btn.contract_annual_on")) if data.get("annual") \
         else _pick("c_annual", "on", t("btn.contract_annual_off"))
-    rows = [[_pick("c_submit", "1", t("btn.submit")), _pick("c_edit", "menu", t("btn.edit"))], [annual], cancel_row(t)]
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+    rows = [[_pick("c_submit", "1", t("btn.submit")), _pick("c_edit", "menu", t("btn.edit"))], [annual]]
+    return "\n".join(lines), _keyboard(t, rows)
 
 
 def _annual_row(t: Texts, data: dict[str, Any]) -> str:
@@ -587,8 +605,7 @@ async def toggled_annual(query: CallbackQuery, callback_data: PickCb, state: FSM
         updates = {"annual": True, "valid_from": start, "valid_until": end}
     else:
         updates = {"annual": False, "valid_from": None, "valid_until": None}
-    await state.update_data(updates)
-    data = await state.get_data()
+    data = await state.update_data(updates)
     await query.answer(_annual_row(t, data) if data["annual"] else t("contract.annual_off"))
     text, markup = await _summary(data, core, t)
     await query.message.edit_text(text, reply_markup=markup)
@@ -601,7 +618,7 @@ async def edit_field(query: CallbackQuery, callback_data: PickCb, state: FSMCont
         data = await state.get_data()
         several = len(await _regions(core, data.get("legal_entity_id"))) > 1  # one region or none: nothing to pick
         rows = [[_pick("c_edit", f, t(f"contract.edit_{f}"))] for f in EDITABLE_FIELDS if f != "region" or several]
-        await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+        await query.message.edit_reply_markup(reply_markup=_keyboard(t, rows))
         return
     if callback_data.value not in EDITABLE_FIELDS:
         return
@@ -705,7 +722,7 @@ def _lines_refusal(t: Texts, error: DomainError, lines: list[dict[str, Any]]) ->
 async def ask_version(query: CallbackQuery, callback_data: RequestCb, state: FSMContext, core: Core, t: Texts) -> None:
     async def check(session) -> str | None:
         request = await get_contract(session, core.actor, callback_data.id)  # not theirs to see: refused here
-        return request.number if _own_editable(request, core.actor) else None
+        return request.number if await _own_editable(session, request, core.actor) else None
 
     number = await core.run(check)
     if number is None:
@@ -716,7 +733,7 @@ async def ask_version(query: CallbackQuery, callback_data: RequestCb, state: FSM
     await state.set_data({"request_id": callback_data.id, "number": number})
     await query.answer()
     await query.message.answer(t("contract.ask_version", number=number),
-                               reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row(t)]))
+                               reply_markup=_keyboard(t))
 
 
 @router.message(ContractDialog.version, _not_command)
@@ -764,7 +781,7 @@ async def store_opened(query: CallbackQuery, callback_data: PickCb, state: FSMCo
     await state.set_state(ContractDialog.store_query)
     await query.answer()
     await query.message.edit_text(f"{query.message.text}\n→ {t('btn.contract_from_store')}")
-    await query.message.answer(t("contract.store_ask"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row(t)]))
+    await query.message.answer(t("contract.store_ask"), reply_markup=_keyboard(t))
 
 
 @router.message(ContractDialog.store_query, F.text, _not_command)
@@ -775,13 +792,13 @@ async def store_search(message: Message, state: FSMContext, core: Core, t: Texts
     found = await core.run(lambda s: annual_contracts(s, core.actor, legal_entity_id=data.get("legal_entity_id"),
                                                       q=words, limit=STORE_SHOWN))
     if not found:
-        rows = [[_pick("c_store", "new", t("btn.contract_new"))], cancel_row(t)]
-        await message.answer(t("contract.store_none", q=_short(words)), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        rows = [[_pick("c_store", "new", t("btn.contract_new"))]]
+        await message.answer(t("contract.store_none", q=_short(words)), reply_markup=_keyboard(t, rows))
         return
     offered = {str(c["id"]): {"number": c["contract_number"] or c["number"], "label": _store_label(t, c)} for c in found}
     await state.update_data({"store_found": offered})
     rows = [[_pick("c_store", key, item["label"])] for key, item in offered.items()]
-    await message.answer(t("contract.store_found"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+    await message.answer(t("contract.store_found"), reply_markup=_keyboard(t, rows))
 
 
 @router.callback_query(ContractDialog.store_query, PickCb.filter(F.step == "c_store"))
@@ -804,9 +821,8 @@ async def store_picked(query: CallbackQuery, callback_data: PickCb, state: FSMCo
     await query.answer()
     await query.message.edit_text(f"{query.message.text}\n→ {picked['label']}")
     rows = [[_pick("c_year", year, t("contract.store_year_this", year=year)),
-             _pick("c_year", year + 1, t("contract.store_year_next", year=year + 1))], cancel_row(t)]
-    await query.message.answer(t("contract.store_ask_year", number=picked["number"]),
-                               reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+             _pick("c_year", year + 1, t("contract.store_year_next", year=year + 1))]]
+    await query.message.answer(t("contract.store_ask_year", number=picked["number"]), reply_markup=_keyboard(t, rows))
 
 
 @router.callback_query(ContractDialog.store_year, PickCb.filter(F.step == "c_year"))
@@ -850,8 +866,7 @@ def _line_text(t: Texts, n: int, line: dict[str, Any]) -> str:
 
 async def _ask_line_query(message: Message, state: FSMContext, t: Texts) -> None:
     await state.set_state(ContractDialog.line_query)
-    await message.answer(t("contract.lines_ask"), reply_markup=InlineKeyboardMarkup(
-        inline_keyboard=_lines_way_out(await state.get_data(), t) + [cancel_row(t)]))
+    await message.answer(t("contract.lines_ask"), reply_markup=_keyboard(t, _lines_way_out(await state.get_data(), t)))
 
 
 def _lines_way_out(data: dict[str, Any], t: Texts) -> list[list[InlineKeyboardButton]]:
@@ -884,14 +899,13 @@ async def line_search(message: Message, state: FSMContext, core: Core, t: Texts)
         return {str(i.id): {"name": i.name, "unit": i.unit or DEFAULT_UNIT, "onec_price": i.price} for i in items}
 
     found = await core.run(find)
-    way_out = _lines_way_out(data, t) + [cancel_row(t)]
+    way_out = _lines_way_out(data, t)
     if not found:
-        await message.answer(t("contract.lines_none", q=_short(words)),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=way_out))
+        await message.answer(t("contract.lines_none", q=_short(words)), reply_markup=_keyboard(t, way_out))
         return
     await state.update_data({"found_items": found})
     rows = [[_pick("c_item", key, _item_label(t, item))] for key, item in found.items()]
-    await message.answer(t("contract.lines_found"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + way_out))
+    await message.answer(t("contract.lines_found"), reply_markup=_keyboard(t, rows + way_out))
 
 
 def _item_label(t: Texts, item: dict[str, Any]) -> str:
@@ -912,7 +926,7 @@ async def line_item(query: CallbackQuery, callback_data: PickCb, state: FSMConte
     await query.answer()
     await query.message.edit_text(f"{query.message.text}\n→ {item['name']}")
     await query.message.answer(t("contract.lines_ask_quantity", name=item["name"], unit=item["unit"]),
-                               reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row(t)]))
+                               reply_markup=_keyboard(t))
 
 
 @router.message(ContractDialog.line_quantity, F.text, _not_command)
@@ -932,7 +946,7 @@ async def line_quantity(message: Message, state: FSMContext, t: Texts) -> None:
     question = t("contract.lines_ask_price", unit=line["unit"])
     if rows:
         question += "\n" + t("contract.lines_price_onec_hint")
-    await message.answer(question, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows + [cancel_row(t)]))
+    await message.answer(question, reply_markup=_keyboard(t, rows))
 
 
 @router.message(ContractDialog.line_price, F.text, _not_command)
@@ -956,28 +970,26 @@ async def _line_priced(message: Message, state: FSMContext, t: Texts, price: int
     line = data["line"]
     amount = line_amount(Decimal(line["quantity"]), price)
     lines = list(data.get("new_lines") or [])
-    if amount >= MAX_AMOUNT or _total(lines) + amount >= MAX_AMOUNT:
+    if amount >= MAX_AMOUNT or lines_total(lines) + amount >= MAX_AMOUNT:
         raise InvalidInput("amount.too_large", field="price")
     lines.append({"catalogue_item_id": line["catalogue_item_id"], "name": line["name"], "unit": line["unit"],
                   "quantity": line["quantity"], "price": price, "amount": amount})
     await state.update_data({"new_lines": lines, "line": None, "found_items": {}})
     await state.set_state(ContractDialog.line_more)
-    rows = [[_pick("c_lines", "more", t("btn.contract_line_more")), _pick("c_lines", "done", t("btn.contract_lines_done"))],
-            cancel_row(t)]
+    rows = [[_pick("c_lines", "more", t("btn.contract_line_more")), _pick("c_lines", "done", t("btn.contract_lines_done"))]]
     await message.answer(t("contract.lines_added", line=_line_text(t, len(lines), lines[-1]),
-                           total=t.money(_total(lines), "RUB")), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+                           total=t.money(lines_total(lines), "RUB")), reply_markup=_keyboard(t, rows))
 
 
 @router.callback_query(StateFilter(ContractDialog.line_query, ContractDialog.line_more), PickCb.filter(F.step == "c_lines"))
 async def lines_next(query: CallbackQuery, callback_data: PickCb, state: FSMContext, core: Core, t: Texts) -> None:
     """Another line, done (the amount becomes the lines' total), or back to typing the amount."""
     data = await state.get_data()
-    step = (await state.get_state()).split(":")[1]
+    step = await _step(state)
     new_lines = data.get("new_lines") or []
     labels = {"more": "btn.contract_line_more", "done": "btn.contract_lines_done", "back": "btn.contract_typed_amount"}
-    allowed = (callback_data.value == "more" and step == "line_more") or (callback_data.value == "done" and new_lines) \
-        or (callback_data.value == "back" and step == "line_query" and not new_lines)
-    if not allowed:
+    allowed = {"more": step == "line_more", "done": bool(new_lines), "back": step == "line_query" and not new_lines}
+    if not allowed.get(callback_data.value):
         await query.answer(t("button.old"))
         return
     await query.answer()
@@ -989,7 +1001,7 @@ async def lines_next(query: CallbackQuery, callback_data: PickCb, state: FSMCont
         await ask(query.message, state, core, t, "amount")
     else:
         await state.update_data({"lines": new_lines, "lines_changed": True, "new_lines": None, "found_items": {},
-                                 "amount": format_amount(_total(new_lines))})
+                                 "amount": format_amount(lines_total(new_lines))})
         await advance(query.message, state, core, t, "amount")
 
 
