@@ -255,3 +255,14 @@ def catalogue_item_view(item: CatalogueItem) -> dict[str, Any]:
         "group_code": item.group_code, "group_name": item.group_name, "deleted": item.deleted,
         "onec_ref": item.onec_ref,
     }
+
+
+def line_input(stored: dict[str, Any]) -> LineIn:
+    """A stored line (as ``check_lines`` returned it) typed in again: to renew or edit what holds it."""
+    values: dict[str, Any] = {"catalogue_item_id": stored.get("catalogue_item_id"), "quantity": stored["quantity"],
+                              "price": format_amount(stored["price"])}
+    if stored.get("catalogue_item_id") is None:  # a line typed before 1C was connected names itself
+        values |= {"name": stored["name"], "unit": stored.get("unit")}
+    if "vat_rate" in stored:  # a stored line keeps its rate; one not yet checked takes the item's
+        values["vat_rate"] = "none" if stored["vat_rate"] is None else stored["vat_rate"]
+    return LineIn(**values)

@@ -24,7 +24,7 @@ from backend.models import (
 from backend.money import check_currency, parse_amount
 from backend.requisites import validate_requisites
 from backend.services.attachments import FileStore, attach
-from backend.services.catalogue import LineIn, check_lines, lines_total
+from backend.services.catalogue import LineIn, check_lines, line_input, lines_total
 from backend.services.company.common import Errors, text
 from backend.services.numbering import next_request_number
 from backend.services.payment_requests import (
@@ -36,6 +36,11 @@ from backend.workflows.lifecycle import EDITABLE, Action, Kind, Status
 from backend.workflows.visibility import can_see
 
 APPROVE_WITHIN_DAYS = 2  # the default approve-by date: the accountant's usual turnaround
+
+
+def year_bounds(year: int) -> tuple[date, date]:
+    """An annual contract's validity: the whole calendar year."""
+    return date(year, 1, 1), date(year, 12, 31)
 
 
 class ContractFields(BaseModel):
@@ -297,13 +302,10 @@ async def renew_contract(session: AsyncSession, store: FileStore, actor: Actor, 
         client_passport=contract.client_passport or None, bank_name=request.bank_name or None,
         bik=request.bik or None, account=request.account or None, corr_account=request.corr_account or None,
         region=contract.region or None, subject=request.subject, currency=request.currency,
-        payment_terms=contract.payment_terms, valid_from=date(year, 1, 1), valid_until=date(year, 12, 31),
+        payment_terms=contract.payment_terms, valid_from=year_bounds(year)[0], valid_until=year_bounds(year)[1],
         annual=True, template_id=contract.template_id, bitrix24_deal_id=None,
         amount=None if contract.lines else str(Decimal(request.amount) / 100),
-        lines=[LineIn(catalogue_item_id=line.get("catalogue_item_id"), name=line["name"], unit=line.get("unit"),
-                      quantity=line["quantity"], price=str(Decimal(line["price"]) / 100),
-                      vat_rate="none" if line.get("vat_rate") is None else line["vat_rate"])
-               for line in contract.lines] or None,
+        lines=[line_input(line) for line in contract.lines] or None,
     )
     renewed = await create_contract(session, store, actor, fields, file=file, max_bytes=max_bytes,
                                     based_on_id=request.id)

@@ -80,7 +80,7 @@ async def confirm_deal(session: AsyncSession, actor: Actor, deal_id: str, what: 
     stage gates read; the closing is also written to the deal's field (VIZA_BITRIX24_CLOSING_FIELD)."""
     if what not in CONFIRMATIONS:
         raise InvalidInput("deal.unknown_confirmation", field="what", known=", ".join(CONFIRMATIONS))
-    if not deal_id.isdigit():
+    if not (deal_id.isascii() and deal_id.isdigit()):  # "²" is a digit to Python, not to Bitrix24
         raise InvalidInput("deal.bad_id", field="deal_id")
     deal = await confirm(session, actor, deal_id, what, confirmed=confirmed)
     if what == "closing":
@@ -93,7 +93,7 @@ async def confirm_deal(session: AsyncSession, actor: Actor, deal_id: str, what: 
 async def get_deal(session: AsyncSession, actor: Actor, deal_id: str) -> dict[str, Any]:
     if not actor.has("accountant", "admin", "manager"):
         raise Forbidden("forbidden.admin_only")
-    if not deal_id.isdigit():
+    if not (deal_id.isascii() and deal_id.isdigit()):  # "²" is a digit to Python, not to Bitrix24
         raise InvalidInput("deal.bad_id", field="deal_id")
     return await deal_view(session, actor, deal_id)
 

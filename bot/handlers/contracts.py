@@ -38,7 +38,7 @@ from backend.requisites import validate_inn
 from backend.services import payment_requests as requests_service
 from backend.services.attachments import CONTRACT_TYPES, FileStore, sniff_type
 from backend.services.catalogue import (
-    DEFAULT_UNIT, LineIn, line_amount, lines_total, parse_quantity, quantity_text, search_catalogue,
+    DEFAULT_UNIT, line_amount, line_input, lines_total, parse_quantity, quantity_text, search_catalogue,
 )
 from backend.services.company.common import text as checked_text
 from backend.services.company.legal_entities import list_legal_entities
@@ -50,6 +50,7 @@ from backend.services.contracts import (
     get_contract,
     latest_version,
     renew_contract,
+    year_bounds,
     update_contract,
     upload_version,
 )
@@ -601,7 +602,7 @@ async def toggled_annual(query: CallbackQuery, callback_data: PickCb, state: FSM
         return
     if callback_data.value == "on":
         year = core.actor.today().year
-        start, end = data.get("annual_dates") or [date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()]
+        start, end = data.get("annual_dates") or [day.isoformat() for day in year_bounds(year)]
         updates = {"annual": True, "valid_from": start, "valid_until": end}
     else:
         updates = {"annual": False, "valid_from": None, "valid_until": None}
@@ -643,20 +644,10 @@ def _fields(data: dict[str, Any]) -> ContractFields:
         values |= {"valid_from": None, "valid_until": None}  # no longer annual: its year goes too
     lines = data.get("lines")
     if lines and (data.get("mode") != "edit" or data.get("lines_changed")):
-        values["lines"] = [_line_in(line) for line in lines]  # the amount is their total
+        values["lines"] = [line_input(line) for line in lines]  # the amount is their total
     elif data.get("amount"):
         values["amount"] = data["amount"]
     return ContractFields(**values)
-
-
-def _line_in(line: dict[str, Any]) -> LineIn:
-    values: dict[str, Any] = {"catalogue_item_id": line.get("catalogue_item_id"), "quantity": line["quantity"],
-                              "price": format_amount(line["price"])}
-    if line.get("catalogue_item_id") is None:  # a line typed before 1C was connected names itself
-        values |= {"name": line["name"], "unit": line.get("unit")}
-    if "vat_rate" in line:  # a stored line keeps its rate; a picked one takes the item's
-        values["vat_rate"] = "none" if line["vat_rate"] is None else line["vat_rate"]
-    return LineIn(**values)
 
 
 @router.callback_query(ContractDialog.summary, PickCb.filter(F.step == "c_submit"))
