@@ -427,4 +427,6 @@ MESSAGES: dict[str, str] = {
     "invoice.final_before_prepayment": "{field_name}: the 70 % prepayment invoice comes first, then the remaining 30 %.",
     # --- invoices: nothing due
     "invoice.nothing_due": "{field_name}: nothing is due for this part of the contract — the sum is 0.00 ₽.",
+    # --- contracts: the deal field
+    "field.bitrix24_deal_id": "Bitrix24 deal",
 }

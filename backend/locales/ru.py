@@ -428,4 +428,6 @@ MESSAGES: dict[str, str] = {
     "invoice.final_before_prepayment": "{field_name}: сначала выставляется счёт на предоплату 70 %, потом — на оставшиеся 30 %.",
     # --- invoices: nothing due
     "invoice.nothing_due": "{field_name}: по этой части договора платить нечего — сумма 0,00 ₽.",
+    # --- contracts: the deal field
+    "field.bitrix24_deal_id": "Сделка Битрикс24",
 }

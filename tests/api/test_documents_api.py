@@ -256,3 +256,13 @@ class TestReadInvoiceThroughTheApi:
         refused = await client.post("/api/v1/payment-requests/read-invoice", headers=manager,
                                     files={"file": ("x.pdf", b"hello", "application/pdf")})
         assert refused.status_code == 422 and refused.json()["field"] == "file"
+
+
+async def test_a_template_form_with_a_bad_kind_is_named_in_words(db, client):
+    company = await setup_company(db)
+    admin = await auth_headers(db, company, "admin")
+    response = await client.post("/api/v1/templates", headers=admin, data={"name": "x", "kind": "bogus"},
+                                 files={"file": ("c.html", b"<p>{{ number }}</p>", "text/html")})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "kind" and error["code"] == "field.choice" and "{" not in error["message"]

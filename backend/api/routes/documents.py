@@ -7,12 +7,13 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from backend.api.deps import AdminDep, CoreDep, SettingsDep, many
 from backend.documents.print_forms import default_template
-from backend.errors import InvalidInput, ValidationFailed
+from backend.errors import InvalidInput
 from backend.models import LegalEntity
 from backend.services import print_documents, print_templates
 from backend.services.attachments import FileStore
@@ -51,8 +52,8 @@ async def upload_template(core: AdminDep, settings: SettingsDep, file: UploadFil
                                 region=region, allowed_groups=groups)
     except json.JSONDecodeError as error:
         raise InvalidInput("field.list", field="allowed_groups") from error
-    except ValidationError as error:
-        raise ValidationFailed([InvalidInput("field.invalid", field=str(e["loc"][0])) for e in error.errors()]) from error
+    except ValidationError as error:  # the form's fields, answered like any request body's
+        raise RequestValidationError(error.errors()) from error
     max_bytes = settings.max_upload_mb * 1024 * 1024
     content = await file.read(max_bytes + 1)
     return await core.call(print_templates.upload_template, FileStore(settings.files_dir), core.actor, fields,
