@@ -66,6 +66,9 @@ def serve(host: str, port: int) -> None:
     from backend.api.app import create_app
 
     settings = _settings()
+    if not settings.web_url and not settings.public_url:  # the bot's /web links point where we listen
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = settings.model_copy(update={"web_url": f"http://{shown}:{port}"})
     prepare(settings)
     where = settings.effective_database_url.split("@")[-1]
     click.echo(f"Database: {where}")
@@ -81,6 +84,7 @@ def serve(host: str, port: int) -> None:
         click.echo("E-mail to contractors: off (VIZA_SMTP_URL is not set).")
     click.echo(f"Reminders and digests: {'every ' + str(settings.scheduler_interval_seconds) + ' s' if settings.scheduler_enabled else 'off'}"
                f" (working hours {settings.working_hours}, digest at {settings.digest_time} in each person's zone).")
+    click.echo(f"Web pages: {settings.effective_web_url}/login (sign in with /web in the bot, or an admin token)")
     click.echo(f"API: http://{host}:{port}/api/v1/docs")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     public_url: str | None = None
     telegram_bot_username: str | None = None  # for invite links before the bot has said its name
 
+    # Web pages. The address people open (the bot's /web links point here); public_url, else
+    # the address `viza serve` listens on, when unset.
+    web_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Signs session cookies; generated once and kept in the database when unset, so every
+    # replica signs with the same key.
+    secret_key: str | None = Field(default=None, min_length=32)
+    web_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    web_login_link_minutes: int = Field(default=10, ge=1, le=60)
+
     # Outgoing pace to Telegram (FACTS: ~30 messages/s per bot, ~1/s per private chat, 20/min per
     # group). The bursts are kept below Telegram's so arrival jitter never trips its buckets.
     telegram_rate_global: float = Field(default=30.0, gt=0, le=1000)
@@ -149,6 +158,10 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError("use postgresql+asyncpg://… or sqlite+aiosqlite:///path")
         return value
+
+    @property
+    def effective_web_url(self) -> str:
+        return (self.web_url or self.public_url or "http://127.0.0.1:8000").rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

@@ -28,7 +28,7 @@ from bot.texts import CATALOGUES, Texts
 
 log = logging.getLogger("viza.bot")
 WEBHOOK_PATH = "/telegram/webhook"
-COMMANDS = ("new", "contract", "inbox", "my", "pay", "deal", "vacation", "settings", "help", "cancel")
+COMMANDS = ("new", "contract", "inbox", "my", "pay", "deal", "vacation", "settings", "web", "help", "cancel")
 
 
 @functools.cache

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from backend import web
 from backend.api import errors
 from backend.api.routes import ROUTERS
 from backend.background import BackgroundWork
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    web.install(app)
     return app

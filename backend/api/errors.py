@@ -41,10 +41,20 @@ def language_of(request: Request) -> str:
     return getattr(request.state, "language", None) or pick_language(None)
 
 
+def _page_error(request: Request, status: int, code: str, message: str | None = None):
+    """The web pages answer errors with a page; everything else gets JSON. None for JSON."""
+    from backend.web import is_page
+    from backend.web.errors import error_page
+
+    return error_page(request, status, code, message) if is_page(request) else None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         lang = language_of(request)
+        if (page := _page_error(request, STATUS.get(exc.kind, 400), exc.code, exc.message(lang))) is not None:
+            return await page
         headers = {"WWW-Authenticate": "Bearer"} if exc.kind == "unauthorized" else None
         return JSONResponse(exc.as_dict(lang), status_code=STATUS.get(exc.kind, 400), headers=headers)
 
@@ -60,6 +70,8 @@ def install(app: FastAPI) -> None:
                            "message": translate(code, lang, field=field, detail=item.get("msg", ""), **ctx)})
         body = {"code": "validation_failed", "message": translate("validation_failed", lang, count=len(errors)),
                 "errors": errors}
+        if (page := _page_error(request, 422, "validation_failed", "; ".join(e["message"] for e in errors))) is not None:
+            return await page
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(IntegrityError)
@@ -86,11 +98,15 @@ def install(app: FastAPI) -> None:
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         lang = language_of(request)
+        if (page := _page_error(request, 500, "internal_error", translate("internal_error", lang))) is not None:
+            return await page
         return JSONResponse({"code": "internal_error", "message": translate("internal_error", lang)}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         lang = language_of(request)
         code = {404: "http.not_found", 405: "http.method_not_allowed"}.get(exc.status_code, "http.error")
+        if (page := _page_error(request, exc.status_code, code, translate(code, lang, detail=str(exc.detail)))) is not None:
+            return await page
         return JSONResponse({"code": code, "message": translate(code, lang, detail=str(exc.detail))},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -429,4 +429,19 @@ MESSAGES: dict[str, str] = {
     "invoice.nothing_due": "{field_name}: nothing is due for this part of the contract — the sum is 0.00 ₽.",
     # --- contracts: the deal field
     "field.bitrix24_deal_id": "Bitrix24 deal",
+    # --- web pages (backend/services/web_login.py, saved_views.py, backend/web)
+    "web.link_needs_employee": "Only an employee bound to Telegram can get a sign-in link.",
+    "web.link_unknown": "This sign-in link is unknown — ask for a new one with /web in the bot.",
+    "web.link_used": "This sign-in link has been used already — ask for a new one with /web in the bot.",
+    "web.link_expired": "This sign-in link has expired — ask for a new one with /web in the bot.",
+    "web.employee_inactive": "The employee is deactivated — signing in is not possible.",
+    "web.token_invalid": "{field_name}: no active token like this — check it was copied whole.",
+    "web.token_not_admin": "Token sign-in is for admins only. Everyone else signs in with a link from the bot (/web).",
+    "web.filter_invalid": "Filter “{field}”: the value “{value}” does not fit — the filter is not applied.",
+    "web.csrf": "The page is out of date or the form came from elsewhere — open the page again and retry.",
+    "web.not_found": "There is no such page.",
+    "view.needs_employee": "A registry view is saved for an employee; a token sign-in without one cannot save it.",
+    "view.invalid": "{field_name}: {detail}",
+    "field.link": "Sign-in link",
+    "field.token": "Token",
 }

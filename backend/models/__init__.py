@@ -11,11 +11,12 @@ from backend.models.integrations import Bitrix24Deal, ExternalLink
 from backend.models.payment_requests import ApprovalTask, Attachment, NumberCounter, PaymentRequest, RequestStage
 from backend.models.routes import RequestType, RouteStage
 from backend.models.telegram import BotCard, BotState, Invite
+from backend.models.web import AppSecret, WebLoginLink
 
 __all__ = [
     "CLIENT_TYPES", "PAYMENT_TERMS", "ROLES", "TAX_REGIMES", "ApiToken", "CatalogueItem", "Contract",
     "DocumentNumber", "DocumentTemplate", "OutgoingInvoice", "ApprovalTask", "Attachment", "BankAccount", "Bitrix24Deal", "BotCard", "BotState", "Budget",
     "Counterparty", "Delegation", "Department", "Employee", "ExpenseItem", "ExternalLink", "HistoryEvent",
     "Invite", "LegalEntity", "NumberCounter", "OutboxMessage", "PaymentRequest", "RequestStage",
-    "RequestType", "RouteStage",
+    "RequestType", "RouteStage", "AppSecret", "WebLoginLink",
 ]

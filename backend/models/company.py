@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -102,6 +103,8 @@ class Employee(Base):
     # "22:00-08:00" in the employee's own time zone: non-urgent notices wait until it ends.
     quiet_hours: Mapped[str] = mapped_column(String(11), default="")
     digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The registry filters the web page opens with (seed 004: "по умолчанию … только согласованные").
+    registry_view: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def has_role(self, *roles: str) -> bool:

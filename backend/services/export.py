@@ -32,10 +32,16 @@ class Names:
     """Names of the small reference tables, read once per export instead of once per row."""
 
     async def load(self, session: AsyncSession, lang: str) -> Names:
+        await self.load_reference(session, lang)
+        self.people = dict((await session.execute(select(Employee.id, Employee.full_name))).all())
+        return self
+
+    async def load_reference(self, session: AsyncSession, lang: str) -> Names:
+        """Legal entities, departments and request types: what a registry's filters choose from."""
         self.entities = dict((await session.execute(select(LegalEntity.id, LegalEntity.name))).all())
         self.departments = dict((await session.execute(select(Department.id, Department.name))).all())
         self.types = {t.id: t.name(lang) for t in await session.scalars(select(RequestType))}
-        self.people = dict((await session.execute(select(Employee.id, Employee.full_name))).all())
+        self.people = {}
         return self
 
 

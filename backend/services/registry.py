@@ -55,6 +55,8 @@ class RegistryQuery(BaseModel):
     amount_max: Decimal | None = None
     currency: str | None = None
     q: str | None = Field(default=None, description="Words to find in number, subject, purpose, contractor")
+    ids: list[int] | None = Field(default=None, max_length=MAX_PAGE, description="Only these requests (a selection "
+                                  "made on a page, e.g. for the bank file)")
     sort: SortKey | None = Field(default=None, description="Newest first by default; by pay-by date "
                                  "when a pay-by filter is given")
     cursor: str | None = None
@@ -102,6 +104,8 @@ async def filters(session: AsyncSession, actor: Actor, query: RegistryQuery) -> 
         clauses.append(pr.pay_by <= query.pay_by_to)
     if query.kind is not None:
         clauses.append(pr.kind == query.kind.value)
+    if query.ids:
+        clauses.append(pr.id.in_(query.ids))
     for name in ("legal_entity_id", "department_id", "request_type_id", "expense_item_id", "initiator_id"):
         value = getattr(query, name)
         if value is not None:

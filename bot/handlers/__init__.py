@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import accounting, bank_files, contracts, deals, decisions, lists, new_request, settings, start, vacation
+from bot.handlers import accounting, bank_files, contracts, deals, decisions, lists, new_request, settings, start, vacation, web
 from bot.middlewares import DomainErrors, MembersOnly
 
 
@@ -16,7 +16,7 @@ def build_router() -> Router:
     for observer in (root.message, root.callback_query):
         observer.middleware(DomainErrors())
     # Commands first, so /my or /help work in the middle of a dialog without ending it.
-    leaves = (start.commands, lists.router, vacation.router, settings.router, decisions.router, accounting.router, deals.router,
+    leaves = (start.commands, web.router, lists.router, vacation.router, settings.router, decisions.router, accounting.router, deals.router,
               contracts.router, bank_files.router, new_request.router, start.fallback)
     for leaf in (*leaves, start.onboarding):
         # The handler modules' routers are module-level; a second bot in the same process (tests,

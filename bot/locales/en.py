@@ -10,7 +10,7 @@ TEXTS: dict[str, str] = {
     "help.everyone": "What I can do:\n/new — a new payment request\n/contract — approve a contract with a client (or just send me a DOCX)\n"
                      "/my — my requests and their statuses\n"
                      "/inbox — what waits for my decision\n/vacation — a deputy while I am away\n"
-                     "/settings — time zone, quiet hours, digest, language\n/cancel — stop the current step\n/help — this help\n"
+                     "/settings — time zone, quiet hours, digest, language\n/web — sign in to the web pages: registry, history, analytics\n/cancel — stop the current step\n/help — this help\n"
                      "/r<number> — open a request card (e.g. /r42)",
     "help.approver": "When your approval is needed you get a card with Approve, Reject (I'll ask why), "
                      "Return (I'll ask what to fix), Comment and Add approver. "
@@ -24,6 +24,8 @@ TEXTS: dict[str, str] = {
     "command.inbox": "Waiting for my decision",
     "command.my": "My requests",
     "command.pay": "Payment queue (accounting)",
+    "command.web": "Sign in to the web pages (registry, analytics)",
+    "web.link": '🔐 Your sign-in link for the Viza web pages (registry, request history, analytics):\n{url}\n\nIt works once, for {minutes} min. Do not forward it.',
     "command.help": "Help",
     "command.cancel": "Stop the current step",
     "cancelled": "Cancelled.",

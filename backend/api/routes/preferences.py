@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from backend.api.deps import CoreDep
 from backend.services import preferences as service
+from backend.services import saved_views
 from backend.services.preferences import PreferencesFields
 
 router = APIRouter(prefix="/api/v1", tags=["preferences"])
@@ -32,3 +33,19 @@ async def read_preferences(employee_id: int, core: CoreDep) -> dict[str, Any]:
 async def update_preferences(employee_id: int, fields: PreferencesFields, core: CoreDep) -> dict[str, Any]:
     return await core.call(service.update_preferences, core.actor, fields, employee_id,
                            view=service.preferences_view)
+
+
+@router.get("/me/registry-view", summary="The registry filters my web registry opens with ({} when none)")
+async def read_registry_view(core: CoreDep) -> dict[str, Any]:
+    return await core.call(saved_views.get_default_view, core.actor, view=saved_views.view_dump)
+
+
+@router.put("/me/registry-view", summary="Save registry filters (as GET /payment-requests takes them) as my default view")
+async def save_registry_view(view: dict[str, Any], core: CoreDep) -> dict[str, Any]:
+    query = saved_views.parse_view(view)
+    return await core.call(saved_views.save_default_view, core.actor, query, view=saved_views.view_dump)
+
+
+@router.delete("/me/registry-view", status_code=204, summary="Forget my default registry view")
+async def clear_registry_view(core: CoreDep) -> None:
+    await core.call(saved_views.clear_default_view, core.actor)
