@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from backend.i18n import CATALOGUES, DEFAULT_LANGUAGE, translate
-from backend.web.locales import en, ru
+from backend.web.locales import admin_en, admin_ru, analytics_en, analytics_ru, en, ru
 
-PAGES: dict[str, dict[str, str]] = {"ru": ru.TEXTS, "en": en.TEXTS}
+PAGES: dict[str, dict[str, str]] = {
+    "ru": {**ru.TEXTS, **analytics_ru.TEXTS, **admin_ru.TEXTS},
+    "en": {**en.TEXTS, **analytics_en.TEXTS, **admin_en.TEXTS},
+}
 
 
 def page_text(lang: str, key: str, /, **params: Any) -> str:

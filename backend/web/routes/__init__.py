@@ -1,5 +1,5 @@
 """Every page router."""
 
-from backend.web.routes import login, registry, requests
+from backend.web.routes import admin, analytics, login, registry, requests
 
-WEB_ROUTERS = [login.router, registry.router, requests.router]
+WEB_ROUTERS = [login.router, registry.router, requests.router, analytics.router, admin.router]

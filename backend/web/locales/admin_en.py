@@ -1,0 +1,4 @@
+"""Words of the admin pages (en)."""
+
+TEXTS: dict[str, str] = {
+}

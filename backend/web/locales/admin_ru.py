@@ -1,0 +1,4 @@
+"""Words of the admin pages (ru)."""
+
+TEXTS: dict[str, str] = {
+}

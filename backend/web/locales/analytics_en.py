@@ -1,0 +1,4 @@
+"""Words of the analytics pages (en)."""
+
+TEXTS: dict[str, str] = {
+}

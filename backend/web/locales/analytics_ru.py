@@ -1,0 +1,4 @@
+"""Words of the analytics pages (ru)."""
+
+TEXTS: dict[str, str] = {
+}

@@ -1,0 +1,5 @@
+"""The admin pages (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

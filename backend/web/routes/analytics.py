@@ -1,0 +1,5 @@
+"""The analytics pages (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
