@@ -26,7 +26,7 @@ TEXTS: dict[str, str] = {
     "registry.empty": "Nothing found.", "registry.rows": "Rows {first}–{last}",
     "registry.first_page": "← First page", "registry.next_page": "Next →",
     "registry.totals": "Totals of the selection (all pages)", "registry.count": "{count} requests",
-    "filter.status": "Status", "filter.pay_by": "Pay by", "filter.pay_by_range": "Pay-by from … to",
+    "filter.title": "Filters", "filter.status": "Status", "filter.pay_by": "Pay by", "filter.pay_by_range": "Pay-by from … to",
     "filter.any": "Any", "filter.from": "from", "filter.to": "to", "filter.legal_entity": "Paying entity",
     "filter.department": "Department", "filter.request_type": "Request type", "filter.kind": "Kind",
     "filter.contractor": "Contractor", "filter.contractor_hint": "Name or INN",

@@ -26,7 +26,7 @@ TEXTS: dict[str, str] = {
     "registry.empty": "Ничего не найдено.", "registry.rows": "Строки {first}–{last}",
     "registry.first_page": "← В начало", "registry.next_page": "Дальше →",
     "registry.totals": "Итого по выбранному (все страницы)", "registry.count": "{count} шт.",
-    "filter.status": "Статус", "filter.pay_by": "Оплатить", "filter.pay_by_range": "Срок оплаты с … по",
+    "filter.title": "Фильтры", "filter.status": "Статус", "filter.pay_by": "Оплатить", "filter.pay_by_range": "Срок оплаты с … по",
     "filter.any": "Любой", "filter.from": "от", "filter.to": "до", "filter.legal_entity": "Юрлицо-плательщик",
     "filter.department": "Отдел", "filter.request_type": "Тип заявки", "filter.kind": "Вид",
     "filter.contractor": "Контрагент", "filter.contractor_hint": "Название или ИНН",

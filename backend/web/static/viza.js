@@ -11,3 +11,7 @@ document.addEventListener("submit", (event) => {
   const question = event.submitter && event.submitter.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+// On a phone the filters fold away (their summary says how many are on); on a laptop they stay open.
+if (window.matchMedia("(max-width: 720px)").matches) {
+  document.querySelectorAll("details[data-collapse-narrow]").forEach((box) => { box.open = false; });
+}
