@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,10 @@ async def issue_link(session: AsyncSession, actor: Actor, *, minutes: int) -> tu
     """A sign-in link for the employee asking (the bot's /web); returns the row and the code."""
     if actor.employee_id is None:
         raise Forbidden("web.link_needs_employee")
+    # The person's spent and expired links are of no use to anyone: dropped as a new one is made.
+    await session.execute(delete(WebLoginLink).where(
+        WebLoginLink.employee_id == actor.employee_id,
+        or_(WebLoginLink.used_at.is_not(None), WebLoginLink.expires_at <= utcnow())))
     code = secrets.token_urlsafe(32)
     link = WebLoginLink(employee_id=actor.employee_id, code_hash=_hash(code),
                         expires_at=utcnow() + timedelta(minutes=minutes))

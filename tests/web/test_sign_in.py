@@ -146,3 +146,16 @@ async def test_the_shared_signing_key_is_made_once(db):
     first = await in_transaction(db, web_login.session_key)
     second = await in_transaction(db, web_login.session_key)
     assert first == second and len(first) >= 48
+
+
+async def test_spent_links_are_dropped_when_a_new_one_is_made(db, company, browser):
+    from sqlalchemy import func, select
+
+    employee_id = company.people["manager"].id
+    first = await issue(db, employee_id)
+    await browser.http.post(f"/login/link/{first}")
+    await issue(db, employee_id)
+    second = await issue(db, employee_id)
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(WebLoginLink)) == 2  # two unused ones
+    assert (await browser.get(f"/login/link/{second}")).status_code == 200
