@@ -124,6 +124,7 @@ async def test_export_is_exactly_what_is_shown(browser, db, company):
     ids = await seed(db, company)
     await browser.sign_in(company.people["admin"].id)
     page = (await browser.get("/registry?q=бумага&sort=amount")).text
+    assert shown(page) == [ids[0], ids[2]]
     link = re.search(r'href="(/registry/export\.csv\?[^"]+)"', page).group(1).replace("&amp;", "&")
     response = await browser.get(link)
     assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
