@@ -444,4 +444,22 @@ MESSAGES: dict[str, str] = {
     "view.invalid": "{field_name}: {detail}",
     "field.link": "Sign-in link",
     "field.token": "Token",
+    # --- analytics
+    "analytics.forbidden": "Analytics is for admins, the CFO, the director, accounting and department heads.",
+    "analytics.range": "{field_name}: the end of the period is before its start.",
+    "analytics.range_too_long": "{field_name}: the period is too long — {max_days} days at most.",
+    "field.since": "Period from",
+    "field.until": "Period to",
+    # --- admin pages
+    "route.yaml_syntax": "{field_name}: the YAML cannot be read — {detail} (line {line}, column {column}).",
+    "route.yaml_shape": "{field_name}: a list of stages is needed — one stage per line: “- {{name: …, approvers: {{kind: …}}, sla_hours: 8}}”.",
+    "route.yaml_stage": "{field_name}: a stage is a set of fields: name, approvers, mode, conditions, sla_hours.",
+    "route.yaml_number": "{field_name}: a route cannot hold .nan or .inf — write an ordinary number.",
+    "route.yaml_too_long": "{field_name}: the route text is too long — at most {max} characters.",
+    "field.sla_hours": "Hours to decide",
+    "field.mode": "Stage mode",
+    "field.required_count": "Decisions needed",
+    "field.approvers": "Approvers",
+    "field.numbering": "Contract number",
+    "route.yaml_empty": "{field_name}: a route needs at least one stage.",
 }

@@ -445,4 +445,22 @@ MESSAGES: dict[str, str] = {
     "view.invalid": "{field_name}: {detail}",
     "field.link": "Ссылка для входа",
     "field.token": "Токен",
+    # --- analytics
+    "analytics.forbidden": "Аналитика доступна администраторам, финансовому директору, директору, бухгалтерии и руководителям отделов.",
+    "analytics.range": "{field_name}: конец периода раньше его начала.",
+    "analytics.range_too_long": "{field_name}: период слишком длинный — не больше {max_days} дней.",
+    "field.since": "Период с",
+    "field.until": "Период по",
+    # --- admin pages
+    "route.yaml_syntax": "{field_name}: YAML не читается — {detail} (строка {line}, позиция {column}).",
+    "route.yaml_shape": "{field_name}: нужен список этапов — каждый этап с новой строки: «- {{name: …, approvers: {{kind: …}}, sla_hours: 8}}».",
+    "route.yaml_stage": "{field_name}: этап записывается как набор полей name, approvers, mode, conditions, sla_hours.",
+    "route.yaml_number": "{field_name}: в маршруте не может быть .nan или .inf — напишите обычное число.",
+    "route.yaml_too_long": "{field_name}: текст маршрута слишком длинный — не больше {max} символов.",
+    "field.sla_hours": "Срок решения, часов",
+    "field.mode": "Режим этапа",
+    "field.required_count": "Сколько решений нужно",
+    "field.approvers": "Согласующие",
+    "field.numbering": "Номер договора",
+    "route.yaml_empty": "{field_name}: в маршруте нужен хотя бы один этап.",
 }
