@@ -66,6 +66,8 @@ def install(app: FastAPI) -> None:
             code = PYDANTIC_CODES.get(item.get("type", ""), "field.invalid")
             field = _field_of(tuple(item.get("loc", ())))
             ctx = {k: str(v) for k, v in (item.get("ctx") or {}).items()}
+            if "max_length" in ctx:  # pydantic's name for the limit the message calls {max}
+                ctx.setdefault("max", ctx["max_length"])
             errors.append({"code": code, "field": field,
                            "message": translate(code, lang, field=field, detail=item.get("msg", ""), **ctx)})
         body = {"code": "validation_failed", "message": translate("validation_failed", lang, count=len(errors)),
@@ -79,6 +81,8 @@ def install(app: FastAPI) -> None:
         # A unique key raced past the service's own checks; the caller can look and retry.
         log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
         lang = language_of(request)
+        if (page := _page_error(request, 409, "conflict.integrity", translate("conflict.integrity", lang))) is not None:
+            return await page
         return JSONResponse({"code": "conflict.integrity", "message": translate("conflict.integrity", lang)},
                             status_code=409)
 
@@ -90,6 +94,8 @@ def install(app: FastAPI) -> None:
         cause = getattr(exc, "orig", None) or exc
         if isinstance(cause, OverflowError) or "out of int64 range" in str(cause) or "out of range" in str(cause):
             lang = language_of(request)
+            if (page := _page_error(request, 422, "field.out_of_range", translate("field.out_of_range", lang))) is not None:
+                return await page
             return JSONResponse({"code": "field.out_of_range",
                                  "message": translate("field.out_of_range", lang)}, status_code=422)
         return await unexpected_error(request, exc)
