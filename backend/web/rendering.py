@@ -74,6 +74,10 @@ def helpers(page: Page) -> dict[str, Any]:
         "seconds": lambda delta: delta.total_seconds() if isinstance(delta, timedelta) else delta,
         "path": page.request.url.path, "is_admin": bool(page.actor and page.actor.is_admin),
         "is_accountant": bool(page.actor and page.actor.has("accountant", "admin")),
+        # Analytics is for those who compare (services/analytics.check_access decides; heads of
+        # departments are approvers); a plain initiator is not shown a link that would say no.
+        "sees_analytics": bool(page.actor and (page.actor.is_admin or page.actor.has(
+            "cfo", "director", "accountant", "approver"))),
     }
 
 
