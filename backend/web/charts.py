@@ -122,7 +122,7 @@ class Row:
 def bar_chart(rows: Sequence[Row], series: Sequence[str], *, title: str, empty_text: str,
               value_text: Callable[[float], str] = plain, axis_text: Callable[[float], str] | None = None,
               axis_label: str = "", integer: bool = False, colours: Sequence[str] | None = None, width: int = 640,
-              test: str = "") -> str:
+              axis_floor: float = 0, test: str = "") -> str:
     """Horizontal bars, one group per row with a bar per series (e.g. median and 90th percentile),
     the value written at each bar's end, a legend on top and a value axis below."""
     if not rows:
@@ -140,7 +140,9 @@ def bar_chart(rows: Sequence[Row], series: Sequence[str], *, title: str, empty_t
     bar = 16 if len(series) == 1 else 11
     band = len(series) * bar + (len(series) - 1) * 2 + 10
     top = 6 + legend_height + 6
-    ticks = nice_ticks(max((v for r in rows for v in r.values), default=0), integer=integer)
+    # The axis reaches at least ``axis_floor``: seconds-long decisions on an hours axis would
+    # otherwise get ticks like 1e-06.
+    ticks = nice_ticks(max(max((v for r in rows for v in r.values), default=0), axis_floor), integer=integer)
     scale = plot / ticks[-1]
     bottom = top + band * len(rows)
     height = bottom + 22 + (16 if axis_label else 0) + 4

@@ -18,6 +18,7 @@ TEXTS: dict[str, str] = {
     "analytics.chart_shows": "The chart shows the {n} slowest; the table has them all.",
     "analytics.no_data": "No data for the period",
     "analytics.n_decisions": "decisions: {n}", "analytics.n_requests": "requests: {n}",
+    "analytics.axis_minutes": "minutes",
     "analytics.axis_hours": "hours", "analytics.axis_days": "days",
     "analytics.waiting_title": "Where requests wait now",
     "analytics.waiting_note": "Active stages of pending requests — now, whatever the period.",

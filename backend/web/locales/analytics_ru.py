@@ -18,6 +18,7 @@ TEXTS: dict[str, str] = {
     "analytics.chart_shows": "На графике — {n} самых медленных; в таблице все.",
     "analytics.no_data": "Нет данных за период",
     "analytics.n_decisions": "решений: {n}", "analytics.n_requests": "заявок: {n}",
+    "analytics.axis_minutes": "минуты",
     "analytics.axis_hours": "часы", "analytics.axis_days": "дни",
     "analytics.waiting_title": "Где заявки ждут сейчас",
     "analytics.waiting_note": "Активные этапы заявок на согласовании — сейчас, независимо от периода.",

@@ -102,12 +102,17 @@ def _charts(page: Page, a: Analytics) -> dict[str, Markup]:
 def _duration_chart(page: Page, stats: list[DurationStats], title: str, count_key: str, test: str) -> str:
     shown = stats[:CHART_ROWS]
     longest = max((s.p90 for s in shown), default=0)
-    unit, axis = (86400, "analytics.axis_days") if longest >= 72 * 3600 else (3600, "analytics.axis_hours")
+    if longest >= 72 * 3600:
+        unit, axis = 86400, "analytics.axis_days"
+    elif longest >= 2 * 3600:
+        unit, axis = 3600, "analytics.axis_hours"
+    else:
+        unit, axis = 60, "analytics.axis_minutes"
     rows = [charts.Row(s.label, [s.median / unit, s.p90 / unit], note=page.t(count_key, n=s.count)) for s in shown]
     return charts.bar_chart(
         rows, [page.t("analytics.median"), page.t("analytics.p90")], title=title,
         empty_text=page.t("analytics.no_data"), value_text=lambda v: duration_text(page, v * unit),
-        axis_text=lambda v: f"{v:g}", axis_label=page.t(axis), test=test)
+        axis_text=lambda v: f"{v:g}", axis_label=page.t(axis), axis_floor=1, test=test)
 
 
 def _waiting_chart(page: Page, stats, title: str, test: str) -> str:
