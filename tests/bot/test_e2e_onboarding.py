@@ -67,6 +67,6 @@ async def test_english_speaker_gets_english_and_the_menu_is_set_per_language(viz
     assert "I don't know you yet" in (await stranger.wait_bot_message(since=sent)).text
     ru = [c["command"] for c in viza.tg.commands(language_code="ru")]
     en = viza.tg.commands(language_code="en")
-    assert ru == ['new', 'contract', 'inbox', 'my', 'pay', 'deal', 'vacation', 'settings', 'help', 'cancel']
+    assert ru == ['new', 'contract', 'inbox', 'my', 'pay', 'deal', 'vacation', 'settings', 'web', 'help', 'cancel']
     assert en[0]["description"] == "New payment request"
     assert viza.tg.commands()[0]["description"] == "Новая заявка на оплату"
