@@ -25,6 +25,7 @@ class PaymentRequest(Base):
         Index("ix_pr_amount", "amount", "id"),
         Index("ix_pr_invoice", "contractor_inn", "invoice_number"),
         Index("ix_pr_kind", "kind", "status", "id"),
+        Index("ix_pr_approved_at", "approved_at"),  # analytics: approvals of a period
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -89,7 +90,10 @@ class RequestStage(Base):
     changes a request already on its way."""
 
     __tablename__ = "request_stages"
-    __table_args__ = (Index("ix_request_stages_request", "request_id", "round", "position"),)
+    __table_args__ = (
+        Index("ix_request_stages_request", "request_id", "round", "position"),
+        Index("ix_request_stages_finished", "finished_at"),  # analytics: stages decided in a period
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id", ondelete="CASCADE"))
@@ -123,6 +127,7 @@ class ApprovalTask(Base):
         Index("ix_tasks_stage", "stage_id"),
         # The scheduler's every-minute look at what waits: pending tasks are few among millions.
         Index("ix_tasks_status", "status", "stage_id"),
+        Index("ix_tasks_decided", "decided_at"),  # analytics: decisions of a period
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

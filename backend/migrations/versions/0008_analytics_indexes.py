@@ -1,0 +1,25 @@
+"""analytics: the approvals, stage decisions and task decisions of a period found by index
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-25 07:50:00
+"""
+
+from alembic import op
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_pr_approved_at', 'payment_requests', ['approved_at'])
+    op.create_index('ix_request_stages_finished', 'request_stages', ['finished_at'])
+    op.create_index('ix_tasks_decided', 'approval_tasks', ['decided_at'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_tasks_decided', table_name='approval_tasks')
+    op.drop_index('ix_request_stages_finished', table_name='request_stages')
+    op.drop_index('ix_pr_approved_at', table_name='payment_requests')
