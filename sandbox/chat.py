@@ -151,7 +151,7 @@ async def main(data_dir: Path, port: int, script: Path | None) -> None:
     async with FakeTelegram(token="100200:SANDBOX", limits=RateLimits(private_burst=30)) as tg:
         # The fake allows a burst of 30 per chat (a person at a terminal is slow); pace to match.
         settings = Settings(data_dir=data_dir, telegram_token=tg.token, telegram_api_url=tg.base_url,
-                            telegram_burst_chat=20)
+                            telegram_burst_chat=20, web_url=f"http://127.0.0.1:{port}")
         await asyncio.to_thread(prepare, settings)  # it runs its own event loop
         print(await load_demo(settings))
         db = Database(settings.effective_database_url)
@@ -164,8 +164,8 @@ async def main(data_dir: Path, port: int, script: Path | None) -> None:
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         chat = Session(tg, people)
-        print(f"\nViza is up: API http://127.0.0.1:{port}/api/v1/docs — you are {people[chat.current][1]}. "
-              ":people, :as <who>, :tap N, :file PATH, :quit")
+        print(f"\nViza is up: API http://127.0.0.1:{port}/api/v1/docs, pages http://127.0.0.1:{port}/ (send /web "
+              f"for a sign-in link) — you are {people[chat.current][1]}. :people, :as <who>, :tap N, :file PATH, :quit")
         await tg.idle(quiet=0.5, timeout=20)
         chat.seen = {a.seq: 1 for a in tg.state.activity}  # start with a clean screen
         lines = script.read_text(encoding="utf-8").splitlines() if script else None

@@ -203,3 +203,20 @@ async def test_english_page(browser, db, company):
     assert "Approved for payment" in page and "Totals of the selection" in page
     bad = (await browser.get("/registry?amount_min=lots")).text
     assert "Filter “amount_min”: the value “lots” does not fit" in bad
+
+
+async def test_contract_prices_are_summed_apart_from_payments(browser, db, company):
+    from sqlalchemy import update
+
+    ids = await seed(db, company)
+    async with db.session() as session:
+        await session.execute(update(PaymentRequest).where(PaymentRequest.id == ids[3]).values(kind="contract"))
+        await session.commit()
+    await browser.sign_in(company.people["admin"].id)
+    totals = (await browser.get("/registry")).text.split('data-test="totals"', 1)[1]
+    payments = totals.split('data-kind="payment"', 1)[1].split("</div>", 1)[0]
+    contracts = totals.split('data-kind="contract"', 1)[1].split("</div>", 1)[0]
+    assert "4 шт.: <b>30\u00a0700,00\u00a0₽</b>" in payments
+    assert "1 шт.: <b>95\u00a0000,00\u00a0₽</b>" in contracts and "не к оплате" in contracts
+    only_payments = (await browser.get("/registry?kind=payment")).text.split('data-test="totals"', 1)[1]
+    assert 'data-kind="contract"' not in only_payments and "не к оплате" not in only_payments
