@@ -1,4 +1,5 @@
-"""analytics: the approvals, stage decisions and task decisions of a period found by index
+"""indexes for the web pages: a period's approvals, stage decisions and task decisions for
+analytics; the registry's status + pay-by index also carries entity, amount and currency
 
 Revision ID: 0008
 Revises: 0007
@@ -13,7 +14,13 @@ branch_labels = None
 depends_on = None
 
 
+OLD_STATUS_PAY_BY = ['status', 'pay_by', 'id']
+NEW_STATUS_PAY_BY = ['status', 'pay_by', 'id', 'legal_entity_id', 'amount', 'currency']
+
+
 def upgrade() -> None:
+    op.drop_index('ix_pr_status_pay_by', table_name='payment_requests')
+    op.create_index('ix_pr_status_pay_by', 'payment_requests', NEW_STATUS_PAY_BY)
     op.create_index('ix_pr_approved_at', 'payment_requests', ['approved_at'])
     op.create_index('ix_request_stages_finished', 'request_stages', ['finished_at'])
     op.create_index('ix_tasks_decided', 'approval_tasks', ['decided_at'])
@@ -23,3 +30,5 @@ def downgrade() -> None:
     op.drop_index('ix_tasks_decided', table_name='approval_tasks')
     op.drop_index('ix_request_stages_finished', table_name='request_stages')
     op.drop_index('ix_pr_approved_at', table_name='payment_requests')
+    op.drop_index('ix_pr_status_pay_by', table_name='payment_requests')
+    op.create_index('ix_pr_status_pay_by', 'payment_requests', OLD_STATUS_PAY_BY)
