@@ -1,5 +1,5 @@
 """indexes for the web pages: a period's approvals, stage decisions and task decisions for
-analytics; the registry's status + pay-by index also carries entity, amount and currency
+analytics; one legal entity's requests by status and pay-by date, with currency and amount
 
 Revision ID: 0008
 Revises: 0007
@@ -14,13 +14,9 @@ branch_labels = None
 depends_on = None
 
 
-OLD_STATUS_PAY_BY = ['status', 'pay_by', 'id']
-NEW_STATUS_PAY_BY = ['status', 'pay_by', 'id', 'legal_entity_id', 'amount', 'currency']
-
-
 def upgrade() -> None:
-    op.drop_index('ix_pr_status_pay_by', table_name='payment_requests')
-    op.create_index('ix_pr_status_pay_by', 'payment_requests', NEW_STATUS_PAY_BY)
+    op.create_index('ix_pr_entity_status_pay_by', 'payment_requests',
+                    ['legal_entity_id', 'status', 'pay_by', 'currency', 'amount'])
     op.create_index('ix_pr_approved_at', 'payment_requests', ['approved_at'])
     op.create_index('ix_request_stages_finished', 'request_stages', ['finished_at'])
     op.create_index('ix_tasks_decided', 'approval_tasks', ['decided_at'])
@@ -30,5 +26,4 @@ def downgrade() -> None:
     op.drop_index('ix_tasks_decided', table_name='approval_tasks')
     op.drop_index('ix_request_stages_finished', table_name='request_stages')
     op.drop_index('ix_pr_approved_at', table_name='payment_requests')
-    op.drop_index('ix_pr_status_pay_by', table_name='payment_requests')
-    op.create_index('ix_pr_status_pay_by', 'payment_requests', OLD_STATUS_PAY_BY)
+    op.drop_index('ix_pr_entity_status_pay_by', table_name='payment_requests')
