@@ -234,6 +234,18 @@ async def totals(session: AsyncSession, actor: Actor, query: RegistryQuery) -> d
             for currency, count, total in await session.execute(statement)}
 
 
+async def totals_by_kind(session: AsyncSession, actor: Actor, query: RegistryQuery) -> dict[str, dict[str, dict[str, Any]]]:
+    """The same, payments and contracts apart (a contract's price is not money to pay), in one pass."""
+    statement = (
+        select(PaymentRequest.kind, PaymentRequest.currency, func.count(), func.sum(PaymentRequest.amount))
+        .where(*await filters(session, actor, query)).group_by(PaymentRequest.kind, PaymentRequest.currency)
+    )
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind, currency, count, total in await session.execute(statement):
+        result.setdefault(kind, {})[currency] = {"count": count, "amount_minor": int(total or 0)}
+    return result
+
+
 async def iterate_all(session: AsyncSession, actor: Actor, query: RegistryQuery, *,
                       batch: int = 1000, limit: int = 200_000) -> AsyncIterator[PaymentRequest]:
     """Every row the filters select, in pages, for export (bounded so a mistake cannot run forever)."""

@@ -19,7 +19,7 @@ from backend.services.registry import RegistryQuery, effective_sort
 from backend.web.context import Page, PageDep
 from backend.web.registry_params import filter_params, parse_query
 from backend.web.rendering import environment, helpers, query_string, redirect, with_session
-from backend.workflows.lifecycle import Kind, Status
+from backend.workflows.lifecycle import Status
 
 router = APIRouter()
 TOTALS_SLOT = "<!--viza:totals-->"
@@ -80,16 +80,10 @@ async def registry_page(page: PageDep) -> Response:
 
 
 async def _totals_html(page: Page, query: RegistryQuery, failed: bool) -> str:
-    """Sums per currency of everything selected; payments and contract prices apart, because a
-    contract's price is not money to pay."""
     sums: dict[str, dict[str, dict[str, Any]]] = {}
     if not failed:
-        kinds = [query.kind] if query.kind is not None else list(Kind)
         try:
-            for kind in kinds:
-                found = await page.core.call(registry.totals, page.actor, query.model_copy(update={"kind": kind}))
-                if found:
-                    sums[kind.value] = found
+            sums = await page.core.call(registry.totals_by_kind, page.actor, query)
         except DomainError:
             sums = {}
     return environment().get_template("registry_totals.html").render(**helpers(page), totals=sums)
