@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index('ix_pr_entity_status_pay_by', 'payment_requests',
-                    ['legal_entity_id', 'status', 'pay_by', 'currency', 'amount'])
+                    ['legal_entity_id', 'status', 'pay_by', 'currency', 'amount', 'kind'])
     op.create_index('ix_pr_approved_at', 'payment_requests', ['approved_at'])
     op.create_index('ix_request_stages_finished', 'request_stages', ['finished_at'])
     op.create_index('ix_tasks_decided', 'approval_tasks', ['decided_at'])
