@@ -54,6 +54,7 @@ def main() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # httpx logs every request with its URL at INFO, and a Bitrix24 webhook URL carries its secret code.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # its INFO is a line per layout step
 
 
 @main.command()
@@ -77,7 +78,7 @@ def serve(host: str, port: int) -> None:
         where = f"webhook at {settings.public_url}/telegram/webhook" if mode == "webhook" else "polling"
         click.echo(f"Telegram bot: on ({where}; Bot API {settings.telegram_api_url}).")
     else:
-        click.echo("Telegram bot: off (VIZA_TELEGRAM_TOKEN is not set); serving the API only.")
+        click.echo("Telegram bot: off (VIZA_TELEGRAM_TOKEN is not set); serving the API and the web pages.")
     if settings.smtp_url:
         click.echo(f"E-mail to contractors: on (from {settings.smtp_from}).")
     else:
