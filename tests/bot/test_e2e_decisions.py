@@ -140,11 +140,9 @@ async def test_a_user_who_blocked_the_bot_is_marked_and_others_still_hear(viza: 
     await viza.tg.wait_for(lambda: viza.tg.failed_calls)
     employee = await viza.tg.wait_for(lambda: _blocked(viza, "manager"))
     assert employee
-    async with viza.db.session() as session:
-        from backend.models import OutboxMessage
-
-        failed = await session.scalar(select(func.count()).select_from(OutboxMessage)
-                                      .where(OutboxMessage.status == "failed"))
+    # The employee is marked and the notice's row recorded as failed in transactions of their
+    # own: wait for the second too, rather than race it.
+    failed = await viza.tg.wait_for(lambda: _failed_rows(viza), message="no outbox row was marked failed")
     assert failed >= 1
     assert await status(viza, request_id) == "pending"
     # Back again: writing to the bot clears the mark.
@@ -152,6 +150,14 @@ async def test_a_user_who_blocked_the_bot_is_marked_and_others_still_hear(viza: 
     sent = await viza["manager"].send("/my")
     await viza["manager"].wait_bot_message(since=sent)
     assert (await viza.employee("manager")).telegram_blocked_at is None
+
+
+async def _failed_rows(viza: Viza) -> int:
+    from backend.models import OutboxMessage
+
+    async with viza.db.session() as session:
+        return await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                    .where(OutboxMessage.status == "failed"))
 
 
 async def _blocked(viza: Viza, who: str) -> bool:
