@@ -57,6 +57,11 @@ def token_view(token: ApiToken) -> dict[str, Any]:
 async def actor_for_token(session: AsyncSession, secret: str) -> Actor | None:
     """The actor a bearer secret stands for, or None for an unknown or revoked token."""
     token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    return await actor_of_token(session, token)
+
+
+async def actor_of_token(session: AsyncSession, token: ApiToken | None) -> Actor | None:
+    """Who acts by a token now: None when it is revoked, or its employee is gone or deactivated."""
     if token is None or token.revoked_at is not None:
         return None
     roles = {token.role}

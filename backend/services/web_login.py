@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import utcnow
 from backend.errors import Forbidden, InvalidInput
 from backend.models import ApiToken, AppSecret, Employee, WebLoginLink
-from backend.services.tokens import actor_for_token, actor_of, hash_token
+from backend.services.tokens import actor_of, actor_of_token, hash_token
 from backend.workflows.actors import Actor
 
 SESSION_KEY_NAME = "web.session_key"
@@ -83,31 +83,20 @@ async def sign_in_with_token(session: AsyncSession, secret: str) -> tuple[Actor,
     """An admin's API token as a way in; returns the actor and the token's id (kept in the
     session, so revoking the token ends the session too)."""
     secret = (secret or "").strip()
-    actor = await actor_for_token(session, secret) if secret else None
+    token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))) if secret else None
+    actor = await actor_of_token(session, token)
     if actor is None:
         raise InvalidInput("web.token_invalid", field="token")
     if not actor.is_admin:
         raise Forbidden("web.token_not_admin")
-    token_id = await session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(secret)))
-    return actor, token_id
+    return actor, token.id
 
 
 async def session_actor(session: AsyncSession, *, employee_id: int | None, token_id: int | None) -> Actor | None:
     """Who a session cookie stands for now: None once the employee is deactivated or the
     token revoked, so such a session ends at its next request."""
     if token_id is not None:
-        token = await session.get(ApiToken, token_id)
-        if token is None or token.revoked_at is not None:
-            return None
-        if token.employee_id is None:
-            return Actor(employee_id=None, roles=frozenset({token.role}), label=token.name)
-        employee_id = token.employee_id
-        employee = await session.get(Employee, employee_id)
-        if employee is None or not employee.active:
-            return None
-        actor = actor_of(employee)
-        return Actor(employee_id=actor.employee_id, roles=actor.roles | {token.role}, label=actor.label,
-                     language=actor.language, timezone=actor.timezone)
+        return await actor_of_token(session, await session.get(ApiToken, token_id))
     if employee_id is None:
         return None
     employee = await session.get(Employee, employee_id)

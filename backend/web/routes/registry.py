@@ -34,11 +34,10 @@ async def home(page: PageDep) -> Response:
 @router.get("/registry")
 async def registry_page(page: PageDep) -> Response:
     given = filter_params(page.request.query_params)
-    using_saved = False
-    if not given and page.request.query_params.get("view") != "all":
-        saved = await page.core.call(saved_views.get_default_view, page.actor)
-        if saved is not None:
-            given, using_saved = saved_views.view_dump(saved), True
+    saved = await page.core.call(saved_views.get_default_view, page.actor)
+    using_saved = saved is not None and not given and page.request.query_params.get("view") != "all"
+    if using_saved:
+        given = saved_views.view_dump(saved)
     query, problems = parse_query(given, page.lang)
 
     async def first_part(session) -> dict[str, Any]:
@@ -50,8 +49,8 @@ async def registry_page(page: PageDep) -> Response:
             rows, next_cursor = [], None
         people = dict((await session.execute(select(Employee.id, Employee.full_name).where(
             Employee.id.in_({r.initiator_id for r in rows})))).all()) if rows else {}
-        has_view = await saved_views.get_default_view(session, page.actor) is not None
-        return {"rows": rows, "next_cursor": next_cursor, "names": names, "people": people, "has_view": has_view}
+        return {"rows": rows, "next_cursor": next_cursor, "names": names, "people": people,
+                "has_view": saved is not None}
 
     data = await page.core.run(first_part)
     params = {k: v for k, v in given.items() if k != "cursor"}
@@ -87,6 +86,16 @@ async def _totals_html(page: Page, query: RegistryQuery, failed: bool) -> str:
         except DomainError:
             sums = {}
     return environment().get_template("registry_totals.html").render(**helpers(page), totals=sums)
+
+
+def paid_on_date(page: Page, text: str) -> date | None | bool:
+    """The payment date of a mark-paid form: None for "today", False (and a message) when unreadable;
+    whether it may be that day is the core's rule."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        page.flash("error", page.t("registry.paid_on_invalid", value=text))
+        return False
 
 
 def _int(value: str | None, default: int) -> int:
@@ -153,10 +162,8 @@ async def mark_paid(page: PageDep, csrf: str = Form(""), ids: list[int] = Form(d
     if not ids:
         page.flash("error", page.t("registry.nothing_selected"))
         return redirect(page, _back(back))
-    try:
-        day = date.fromisoformat(paid_on) if paid_on else None
-    except ValueError:
-        page.flash("error", page.t("registry.paid_on_invalid", value=paid_on))
+    day = paid_on_date(page, paid_on)
+    if day is False:
         return redirect(page, _back(back))
     results = await bulk.mark_paid_each(page.db, page.actor, ids, day)
     done = [r.number for r in results if r.error is None]

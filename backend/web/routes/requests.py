@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form
@@ -13,6 +12,7 @@ from backend.services import attachments, payment_requests, timeline
 from backend.services.attachments import FileStore
 from backend.web.context import PageDep
 from backend.web.rendering import redirect, render, with_session
+from backend.web.routes.registry import paid_on_date
 from backend.workflows.lifecycle import Action
 
 router = APIRouter()
@@ -44,10 +44,8 @@ async def request_file(page: PageDep, request_id: int, attachment_id: int, downl
 async def mark_paid(page: PageDep, request_id: int, csrf: str = Form(""), paid_on: str = Form(""),
                     version: int | None = Form(None)) -> Response:
     page.check_csrf(csrf)
-    try:
-        day = date.fromisoformat(paid_on) if paid_on else None
-    except ValueError:
-        page.flash("error", page.t("registry.paid_on_invalid", value=paid_on))
+    day = paid_on_date(page, paid_on)
+    if day is False:
         return redirect(page, f"/requests/{request_id}")
     try:
         number = await page.core.call(payment_requests.act, page.actor, request_id, Action.MARK_PAID,
