@@ -8,6 +8,7 @@ from backend.models.documents import (
 )
 from backend.models.history import HistoryEvent, OutboxMessage
 from backend.models.integrations import Bitrix24Deal, ExternalLink
+from backend.models.operations import SchedulerRun
 from backend.models.payment_requests import ApprovalTask, Attachment, NumberCounter, PaymentRequest, RequestStage
 from backend.models.routes import RequestType, RouteStage
 from backend.models.telegram import BotCard, BotState, Invite
@@ -18,5 +19,5 @@ __all__ = [
     "DocumentNumber", "DocumentTemplate", "OutgoingInvoice", "ApprovalTask", "Attachment", "BankAccount", "Bitrix24Deal", "BotCard", "BotState", "Budget",
     "Counterparty", "Delegation", "Department", "Employee", "ExpenseItem", "ExternalLink", "HistoryEvent",
     "Invite", "LegalEntity", "NumberCounter", "OutboxMessage", "PaymentRequest", "RequestStage",
-    "RequestType", "RouteStage", "AppSecret", "WebLoginLink",
+    "RequestType", "RouteStage", "AppSecret", "SchedulerRun", "WebLoginLink",
 ]
