@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 
+from redis.asyncio import Redis
+
 from backend.db import Database
 from backend.integrations.bitrix24.sync import Bitrix24Sync
 from backend.integrations.onec.catalogue import CatalogueRefresh
@@ -24,8 +26,9 @@ log = logging.getLogger("viza")
 
 
 class BackgroundWork:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, *, redis: Redis | None = None) -> None:
         self.settings = settings
+        self.redis = redis
         self.scheduler = NotificationScheduler(db, settings)
         # Hand-overs first: on a delegation's first day the reminders go to the deputy already.
         self.scheduler.register("delegations", sync_delegations, first=True)

@@ -5,7 +5,10 @@ delivered by workers (Telegram, e-mail, later Bitrix24 and 1C) that may crash at
   the first (a scheduled reminder computed again after a restart is not queued again).
 * **Claim** gives a worker a lease on due rows. Another worker — or the same service after a
   restart — takes a row over only once the lease has run out, so replicas never send a row
-  twice while both are alive.
+  twice while both are alive. On PostgreSQL the claim reads its candidates ``FOR UPDATE SKIP
+  LOCKED``, so replicas claiming at the same moment take different rows instead of contending
+  for the same ones; the lease (not the row lock, which ends with the claim's transaction) is
+  what keeps a row a worker's while it sends, and frees it if the worker dies.
 * **Order**: rows of a topic sharing an ``ordering_key`` go one at a time, in id order. ``strict`` topics
   (sync calls: an update must not overtake the create) also wait behind an earlier row that
   is backing off; notices only wait behind one that is due or being sent.
@@ -160,19 +163,22 @@ class OutboxQueue:
         # Order is kept within a topic: an e-mail about a request does not wait for its card refreshes.
         held_back = exists().where(earlier.ordering_key == OutboxMessage.ordering_key,
                                    earlier.topic == OutboxMessage.topic, earlier.id < OutboxMessage.id, *blocking)
+        due = (select(OutboxMessage.id)
+               .where(OutboxMessage.topic.in_(self.topics), self._available(now), OutboxMessage.next_attempt_at <= now,
+                      or_(OutboxMessage.ordering_key.is_(None), ~held_back))
+               .order_by(OutboxMessage.id).limit(limit))
+        if self.db.dialect == "postgresql":
+            # Replicas claiming at once each get other rows, instead of all reading the same
+            # oldest rows and all but one finding them taken at the UPDATE.
+            due = due.with_for_update(skip_locked=True, of=OutboxMessage)
         async with self.db.one_writer(), self.db.session() as session:
-            candidates = (await session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.topic.in_(self.topics), self._available(now), OutboxMessage.next_attempt_at <= now,
-                       or_(OutboxMessage.ordering_key.is_(None), ~held_back))
-                .order_by(OutboxMessage.id).limit(limit * 4)
-            )).all()
+            candidates = (await session.scalars(due)).all()
             if not candidates:
                 return []
             rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(candidates))
                                           .order_by(OutboxMessage.id))).all()
             chosen, keys = [], set()
-            for row in rows:  # one per ordering key within this batch too
+            for row in rows:  # held_back leaves one per ordering key; a guard all the same
                 if row.ordering_key is not None:
                     if row.ordering_key in keys:
                         continue

@@ -106,7 +106,27 @@ class Settings(BaseSettings):
     # Render one invoice PDF at start, off the event loop, so the first person's PDF does not pay
     # for loading the fonts (about 0.4 s).
     documents_warm_up: bool = True
-    redis_url: str | None = None
+
+    # Several replicas (README "Running at scale"): the Redis they share for dialog state, update
+    # dedup, per-chat order and the Telegram and Bitrix24 rate buckets; unset = one process, all
+    # of that kept in memory (dialog state in the database).
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://|^unix://")
+    # How long rows claimed by a replica that died stay claimed before another replica takes them.
+    outbox_lease_seconds: int = Field(default=120, ge=2, le=3600)
+    # How long one chat's lock outlives a replica that died while handling its update (it is renewed
+    # while the update is handled), and how long an update waits for that lock before Telegram is
+    # told to deliver it again later (503).
+    telegram_update_lease_seconds: int = Field(default=10, ge=2, le=300)
+    telegram_update_wait_seconds: float = Field(default=20.0, gt=0, le=50)
+    # On SIGTERM: how long requests and updates in flight may take to finish before the stop.
+    shutdown_timeout_seconds: int = Field(default=30, ge=1, le=600)
+
+    # Operations: log lines as text or one JSON object each; /metrics behind a bearer token when
+    # set; /readyz fails when the oldest due outbox row is older than this.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_token: str | None = Field(default=None, min_length=16)
+    ready_outbox_age_seconds: int = Field(default=600, ge=10, le=86400)
 
     @model_validator(mode="after")
     def _webhook_needs_address_and_secret(self) -> Settings:

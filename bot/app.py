@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from datetime import timedelta
 
 import aiogram.methods
 from aiogram import Bot, Dispatcher
@@ -13,6 +14,7 @@ from aiogram.methods.base import Response, TelegramMethod
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from redis.asyncio import Redis
 
 from backend.db import Database
 from backend.services.attachments import FileStore
@@ -23,7 +25,8 @@ from bot.flood import RetryAfter
 from bot.pacing import EDITS, OTHERS, SENDS, Pacer
 from bot.handlers import build_router
 from bot.middlewares import IdentityMiddleware
-from bot.storage import SqlStorage
+from bot.storage import make_storage
+from bot.update_gate import LocalUpdateGate, RedisUpdateGate, UpdateGate
 from bot.texts import CATALOGUES, Texts
 
 log = logging.getLogger("viza.bot")
@@ -42,13 +45,19 @@ def _response_models() -> tuple:
     return tuple(Response[by_name[name].__returning__] for name in sorted(SENDS | EDITS | OTHERS) if name in by_name)
 
 
-def make_bot(settings: Settings) -> Bot:
+def bot_id(settings: Settings) -> str:
+    """The bot's id, the token's part before the colon: names what replicas share about it."""
+    return (settings.telegram_token or "").split(":", 1)[0] or "bot"
+
+
+def make_bot(settings: Settings, redis: Redis | None = None) -> Bot:
     _response_models()
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
     session.middleware(RetryAfter())  # outermost: each retry is paced again
     session.middleware(Pacer(rate=settings.telegram_rate_global, burst=settings.telegram_burst_global,
                              chat_rate=settings.telegram_rate_chat, chat_burst=settings.telegram_burst_chat,
-                             group_per_minute=settings.telegram_group_per_minute))
+                             group_per_minute=settings.telegram_group_per_minute,
+                             redis=redis, namespace=bot_id(settings)))
     return Bot(settings.telegram_token, session=session)
 
 
@@ -56,8 +65,16 @@ def pacer_of(bot: Bot) -> Pacer | None:
     return next((m for m in bot.session.middleware if isinstance(m, Pacer)), None)
 
 
-def make_dispatcher(db: Database, settings: Settings) -> Dispatcher:
-    dp = ChatOrderedDispatcher(storage=SqlStorage(db), db=db, settings=settings, store=FileStore(settings.files_dir))
+def make_gate(settings: Settings, redis: Redis | None) -> UpdateGate:
+    if redis is None:
+        return LocalUpdateGate()
+    return RedisUpdateGate(redis, namespace=bot_id(settings), lease=settings.telegram_update_lease_seconds,
+                           wait=settings.telegram_update_wait_seconds)
+
+
+def make_dispatcher(db: Database, settings: Settings, redis: Redis | None = None) -> Dispatcher:
+    dp = ChatOrderedDispatcher(storage=make_storage(db, redis), gate=make_gate(settings, redis),
+                               db=db, settings=settings, store=FileStore(settings.files_dir))
     dp.update.outer_middleware(IdentityMiddleware(db))
     dp.include_router(build_router())
     return dp
@@ -77,13 +94,14 @@ async def set_commands(bot: Bot) -> None:
 class BotRuntime:
     """The bot's life inside the service: start with the app, stop with it."""
 
-    def __init__(self, settings: Settings, db: Database, bot: Bot | None = None) -> None:
+    def __init__(self, settings: Settings, db: Database, bot: Bot | None = None, redis: Redis | None = None) -> None:
         self.settings = settings
         self.db = db
-        self.bot = bot or make_bot(settings)
-        self.dispatcher = make_dispatcher(db, settings)
+        self.bot = bot or make_bot(settings, redis)
+        self.dispatcher = make_dispatcher(db, settings, redis)
         self.delivery = OutboxDelivery(self.bot, db, FileStore(settings.files_dir),
                                        concurrency=settings.delivery_concurrency, worker=settings.instance_name,
+                                       lease=timedelta(seconds=settings.outbox_lease_seconds),
                                        pacer=pacer_of(self.bot))
         self.username: str | None = None
         self._tasks: list[asyncio.Task] = []

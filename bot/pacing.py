@@ -9,9 +9,12 @@ Bulk work (the outbox delivery) marks itself with ``bulk_sending()``; at most a 
 calls queue for the bot's bucket at a time, so a person's reply in a dialog waits behind two
 notices at most, not behind the whole fan-out.
 
-A 429 still can happen (another process sends with the same token, or Telegram's own
-counting differs): it holds every call back for ``retry_after`` seconds, because Telegram
-blocks the whole bot for that long anyway.
+Several replicas share the buckets through Redis (``backend/rate_buckets.py``): the bot's
+~30/s is the bot's, however many processes send with its token.
+
+A 429 still can happen (something else sends with the same token, or Telegram's own counting
+differs): it holds every call back for ``retry_after`` seconds, on every replica, because
+Telegram blocks the whole bot for that long anyway.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import time
 from collections.abc import Iterator
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.exceptions import TelegramRetryAfter
+from redis.asyncio import Redis
+
+from backend.rate_buckets import LocalBucket, RedisBucket, TokenBucket
 
 SENDS = frozenset({
     "sendMessage", "sendDocument", "sendPhoto", "sendMediaGroup", "sendVideo", "sendAudio", "sendVoice",
@@ -47,57 +52,33 @@ def bulk_sending() -> Iterator[None]:
         _bulk.reset(token)
 
 
-class Bucket:
-    """A token bucket that callers wait on, first come first served."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.capacity = float(burst)
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
-        self.lock = asyncio.Lock()
-
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    async def take(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                self._refill(now)
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
-
-    def wait_time(self) -> float:
-        """Seconds until a token is there, without taking it."""
-        self._refill(time.monotonic())
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def idle(self) -> bool:
-        self._refill(time.monotonic())
-        return self.tokens >= self.capacity and not self.lock.locked()
-
-
 class Pacer(BaseRequestMiddleware):
+    """``redis`` and ``namespace`` (the bot's id): buckets shared by every replica; else this process's."""
+
     def __init__(self, *, rate: float = 30.0, burst: int = 10, chat_rate: float = 1.0, chat_burst: int = 2,
-                 group_per_minute: int = 20, bulk_queue: int = 2) -> None:
-        self.bot_bucket = Bucket(rate, burst)
+                 group_per_minute: int = 20, bulk_queue: int = 2, redis: Redis | None = None,
+                 namespace: str = "bot") -> None:
+        self.redis = redis
+        self.prefix = f"viza:tg:{namespace}:rate:"
+        self.bot_bucket = self._bucket("all", rate, burst)
         self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self.group_rate, self.group_burst = group_per_minute / 60, max(1, group_per_minute // 2)
-        self.chats: dict[int | str, Bucket] = {}
+        self.chats: dict[int | str, TokenBucket] = {}
         self.bulk_gate = asyncio.Semaphore(bulk_queue)
-        self.paused_until = 0.0
 
-    def _chat(self, chat_id: int | str) -> Bucket:
+    def _bucket(self, name: str, rate: float, burst: int) -> TokenBucket:
+        if self.redis is not None:
+            return RedisBucket(self.redis, self.prefix + name, rate, burst)
+        return LocalBucket(rate, burst)
+
+    def _chat(self, chat_id: int | str) -> TokenBucket:
         bucket = self.chats.get(chat_id)
         if bucket is None:
-            if len(self.chats) > 10_000:  # forget chats whose buckets are full again
+            if len(self.chats) > 10_000:  # forget chats whose buckets are full again (or kept in Redis)
                 self.chats = {k: b for k, b in self.chats.items() if not b.idle()}
             private = isinstance(chat_id, int) and chat_id > 0
-            bucket = Bucket(self.chat_rate, self.chat_burst) if private else Bucket(self.group_rate, self.group_burst)
+            rate, burst = (self.chat_rate, self.chat_burst) if private else (self.group_rate, self.group_burst)
+            bucket = self._bucket(f"chat:{chat_id}", rate, burst)
             self.chats[chat_id] = bucket
         return bucket
 
@@ -105,20 +86,14 @@ class Pacer(BaseRequestMiddleware):
         """Wait until the chat could take a message, taking nothing: a sender of many chats
         waits here without holding one of its slots."""
         bucket = self._chat(chat_id)
-        while (wait := bucket.wait_time()) > 0:
+        while (wait := await bucket.wait_time()) > 0:
             await asyncio.sleep(wait)
-
-    async def _wait_for_pause(self) -> None:
-        while (left := self.paused_until - time.monotonic()) > 0:
-            await asyncio.sleep(left)
 
     async def _take_bot_token(self) -> None:
         if _bulk.get():
             async with self.bulk_gate:
-                await self._wait_for_pause()
                 await self.bot_bucket.take()
         else:
-            await self._wait_for_pause()
             await self.bot_bucket.take()
 
     async def __call__(self, make_request, bot, method):
@@ -133,5 +108,5 @@ class Pacer(BaseRequestMiddleware):
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as error:
-            self.paused_until = max(self.paused_until, time.monotonic() + error.retry_after)
+            await self.bot_bucket.pause(error.retry_after)
             raise

@@ -1,7 +1,10 @@
-"""aiogram FSM storage in the application's database, so a half-filled dialog survives a restart.
+"""Where the bot keeps half-filled dialogs (aiogram's FSM storage), so they survive a restart.
 
-aiogram ships memory, Redis and Mongo storages but none for SQL; this one is a table of
-(key, state, data) rows written through the same database as everything else.
+* One process (the embedded default): in the application's database. aiogram ships memory,
+  Redis and Mongo storages but none for SQL; ``SqlStorage`` is a table of (key, state, data)
+  rows written through the same database as everything else.
+* Several replicas (``VIZA_REDIS_URL``): aiogram's own ``RedisStorage``, so a dialog goes on
+  whichever replica gets the next update, without a database write per step.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
 
 from backend.db import Database, utcnow
 from backend.models import BotState
@@ -58,3 +63,17 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         """The database belongs to the application; nothing to close here."""
+
+
+class SharedRedisStorage(RedisStorage):
+    """aiogram's Redis storage on the application's Redis client, under ``viza:fsm:``."""
+
+    def __init__(self, redis: Redis) -> None:
+        super().__init__(redis, key_builder=DefaultKeyBuilder(prefix="viza:fsm", with_destiny=True))
+
+    async def close(self) -> None:
+        """The client belongs to the application (the update gate and the pacer use it too)."""
+
+
+def make_storage(db: Database, redis: Redis | None) -> BaseStorage:
+    return SharedRedisStorage(redis) if redis is not None else SqlStorage(db)

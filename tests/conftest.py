@@ -97,3 +97,20 @@ async def client(db, settings) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://viza.test") as http:
         yield http
+
+
+REDIS_URL = os.environ.get("VIZA_TEST_REDIS_URL")
+if os.environ.get("CI") == "true" and not REDIS_URL:
+    raise RuntimeError("CI must test with Redis too: set VIZA_TEST_REDIS_URL (see .ci/run)")
+
+
+@pytest.fixture
+async def redis():
+    """A client of the test Redis (``VIZA_TEST_REDIS_URL``); tests keep to keys of their own."""
+    if not REDIS_URL:
+        pytest.skip("set VIZA_TEST_REDIS_URL for the tests of shared state across replicas")
+    from backend.redis_client import connect
+
+    client = connect(REDIS_URL)
+    yield client
+    await client.aclose()

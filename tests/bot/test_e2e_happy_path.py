@@ -40,7 +40,7 @@ async def fill_dialog(viza: Viza, who: str = "manager", *, contractor_inn: str |
     assert "Проверьте заявку" in summary.text, summary.text
 
 
-@pytest.mark.parametrize("viza", ["polling", "webhook"], indirect=True)
+@pytest.mark.parametrize("viza", ["polling", "webhook", "webhook+redis"], indirect=True)
 async def test_request_from_dialog_to_paid(viza: Viza):
     await viza.bind("manager", "north_head", "cfo", "accountant")
     manager, head, cfo, accountant = (viza[n] for n in ("manager", "north_head", "cfo", "accountant"))
