@@ -33,7 +33,7 @@ class BackgroundWork:
         # Hand-overs first: on a delegation's first day the reminders go to the deputy already.
         self.scheduler.register("delegations", sync_delegations, first=True)
         self.email = EmailDelivery(db, settings)
-        self.bitrix24 = Bitrix24Sync.from_settings(db, settings) if settings.bitrix24_webhook_url else None
+        self.bitrix24 = Bitrix24Sync.from_settings(db, settings, redis) if settings.bitrix24_webhook_url else None
         self.onec = OneCSync.from_settings(db, settings) if settings.onec_odata_url else None
         self.catalogue = CatalogueRefresh.from_settings(db, settings) if settings.onec_odata_url else None
         self.workers = [self.email] + [s.worker() for s in (self.bitrix24, self.onec) if s is not None]

@@ -64,7 +64,7 @@ class TestLeakyBucket:
 
         monkeypatch.setattr("backend.integrations.bitrix24.limiter.asyncio.sleep", sleep)
         bucket = LeakyBucket(50, 2.0, clock=clock)
-        bucket.overflowed()
+        await bucket.overflowed()
         await bucket.acquire()
         assert clock.now == pytest.approx(1.0)  # from 50 down to 48 + 1 within the limit of 49
 
@@ -165,3 +165,23 @@ class TestEvents:
     def test_binary_garbage_is_refused(self):
         with pytest.raises(EventRejected):
             read_event(b"\xff\xfe\x00garbage", "right")
+
+
+async def test_replicas_share_one_bitrix24_bucket_through_redis(redis):
+    """Two replicas calling one portal together keep to its drain rate, and a refusal seen by
+    one makes the other wait too."""
+    import time
+    import uuid
+
+    from backend.integrations.bitrix24.limiter import SharedLeakyBucket
+
+    key = f"viza:test:{uuid.uuid4().hex}"
+    first, second = (SharedLeakyBucket(redis, key, capacity=5, drain_per_second=10.0) for _ in range(2))
+    started = time.monotonic()
+    await asyncio.gather(*(bucket.acquire() for bucket in (first, second) for _ in range(7)))
+    # 14 hits: 4 fit (5 less the headroom), the other 10 at 10 per second.
+    assert 0.9 <= time.monotonic() - started <= 1.6
+    await first.overflowed()
+    started = time.monotonic()
+    await second.acquire()
+    assert time.monotonic() - started >= 0.09

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from backend.integrations.bitrix24.limiter import LeakyBucket
+from backend.integrations.bitrix24.limiter import LeakyBucket, SharedLeakyBucket
 from backend.integrations.bitrix24.php_form import encode
 
 WEBHOOK_URL = re.compile(r"^(https?://[^/\s]+(?:/[^/\s]+)*?/rest/\d+/[A-Za-z0-9_]+)/?$")
@@ -88,7 +88,7 @@ def webhook_base(url: str) -> str:
 
 
 class Bitrix24Client:
-    def __init__(self, webhook_url: str, *, limiter: LeakyBucket | None = None,
+    def __init__(self, webhook_url: str, *, limiter: LeakyBucket | SharedLeakyBucket | None = None,
                  http: httpx.AsyncClient | None = None, timeout: float = 30.0, overflow_retries: int = 5) -> None:
         self.base = webhook_base(webhook_url)
         self.limiter = limiter or LeakyBucket()
@@ -155,7 +155,7 @@ class Bitrix24Client:
                 error = Bitrix24Error(str(body["error"]), str(body.get("error_description") or ""),
                                       status=response.status_code, method=method)
                 if error.code == "QUERY_LIMIT_EXCEEDED" and attempt < self.overflow_retries:
-                    self.limiter.overflowed()  # somebody else uses the bucket too: wait for it to drain
+                    await self.limiter.overflowed()  # somebody else uses the bucket too: wait for it to drain
                     continue
                 raise error
             if response.status_code >= 400:

@@ -3,7 +3,8 @@ that drains at 2 per second; a hit that would overflow it is refused with
 ``QUERY_LIMIT_EXCEEDED``. The bucket is the portal's, shared by every app on it, so this copy
 is an estimate: a refusal means somebody else is using it too, and the copy is topped up.
 
-One limiter per process; several replicas (issue 8) would share one through Redis.
+One limiter per process (``LeakyBucket``); several replicas share one through Redis
+(``SharedLeakyBucket``), or together they would hit the portal twice as fast.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from backend.rate_buckets import RedisBucket
 
 
 class LeakyBucket:
@@ -42,7 +47,25 @@ class LeakyBucket:
                 await asyncio.sleep(pause)
             self._level = level + 1
 
-    def overflowed(self) -> None:
+    async def overflowed(self) -> None:
         """The portal refused a hit: its bucket is full, whatever our copy said."""
         self.level()
         self._level = float(self.capacity)
+
+
+class SharedLeakyBucket:
+    """The same estimate kept in Redis for every replica: the room left is a token bucket of
+    ``capacity - headroom`` tokens refilled at the drain rate."""
+
+    def __init__(self, redis: Redis, key: str, capacity: int = 50, drain_per_second: float = 2.0, *,
+                 headroom: float = 1.0) -> None:
+        self.bucket = RedisBucket(redis, key, drain_per_second, max(1.0, capacity - headroom))
+        self.waited = 0.0
+
+    async def acquire(self) -> None:
+        started = time.monotonic()
+        await self.bucket.take()
+        self.waited += time.monotonic() - started
+
+    async def overflowed(self) -> None:
+        await self.bucket.empty()

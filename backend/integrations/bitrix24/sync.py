@@ -24,7 +24,10 @@ import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +38,7 @@ from backend.integrations.bitrix24 import texts
 from backend.integrations.bitrix24.batching import CommandBatcher
 from backend.integrations.bitrix24.client import Bitrix24Client, Bitrix24Error
 from backend.integrations.bitrix24.gates import CONDITIONS, deal_state
-from backend.integrations.bitrix24.limiter import LeakyBucket
+from backend.integrations.bitrix24.limiter import LeakyBucket, SharedLeakyBucket
 from backend.integrations.links import find_link, forget_link, save_link
 from backend.integrations.outbox_rows import BITRIX24
 from backend.integrations.worker import Done, Refused, RowContext, SyncWorker, Unavailable
@@ -80,8 +83,13 @@ class Bitrix24Sync:
         self._companies: dict[str, asyncio.Future] = {}  # INN/KPP being resolved in this pass
 
     @classmethod
-    def from_settings(cls, db: Database, settings: Settings) -> Bitrix24Sync:
-        limiter = LeakyBucket(settings.bitrix24_bucket_size, settings.bitrix24_drain_per_second)
+    def from_settings(cls, db: Database, settings: Settings, redis: Redis | None = None) -> Bitrix24Sync:
+        if redis is not None:  # several replicas call one portal: one bucket for all of them
+            portal = urlsplit(settings.bitrix24_webhook_url or "").hostname or "portal"
+            limiter = SharedLeakyBucket(redis, f"viza:bitrix24:{portal}:bucket", settings.bitrix24_bucket_size,
+                                        settings.bitrix24_drain_per_second)
+        else:
+            limiter = LeakyBucket(settings.bitrix24_bucket_size, settings.bitrix24_drain_per_second)
         return cls(db, settings, Bitrix24Client(settings.bitrix24_webhook_url or "", limiter=limiter))
 
     def worker(self, *, batch: int = 50, poll: float = 5.0) -> SyncWorker:
