@@ -50,11 +50,14 @@ def prepare(settings: Settings) -> None:
 @click.group()
 def main() -> None:
     """Viza: payment requests and approvals in Telegram, with a registry."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # httpx logs every request with its URL at INFO, and a Bitrix24 webhook URL carries its secret code.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # its INFO is a line per layout step
+    from backend.observability.logging import configure_logging
+
+    try:
+        settings = get_settings()
+    except Exception:  # noqa: BLE001 — the command itself reports the configuration error
+        configure_logging("text", "INFO")
+    else:
+        configure_logging(settings.log_format, settings.log_level, instance=settings.instance_name)
 
 
 @main.command()
@@ -65,6 +68,7 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from backend.api.app import create_app
+    from backend.server import StoppingServer
 
     settings = _settings()
     if not settings.web_url and not settings.public_url:  # the bot's /web links point where we listen
@@ -87,17 +91,18 @@ def serve(host: str, port: int) -> None:
                f" (working hours {settings.working_hours}, digest at {settings.digest_time} in each person's zone).")
     click.echo(f"Web pages: {settings.effective_web_url}/login (sign in with /web in the bot, or an admin token)")
     click.echo(f"API: http://{host}:{port}/api/v1/docs")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    # log_config=None: uvicorn's loggers go through ours (JSON lines with request ids when asked).
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
+                            timeout_graceful_shutdown=settings.shutdown_timeout_seconds)
+    StoppingServer(config, app).run()
 
 
 @main.command()
 def migrate() -> None:
-    """Apply database migrations (also done by serve)."""
-    settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from backend.migrate import upgrade
-
-    upgrade(settings.effective_database_url)
+    """Apply database migrations and load the default routes on a new database (also done by
+    serve; run it once before starting several replicas, so they never race on a fresh database)."""
+    prepare(_settings())
     click.echo("Database is up to date.")
 
 
@@ -186,6 +191,26 @@ def demo() -> None:
     prepare(settings)
     report = asyncio.run(load_demo(settings))
     click.echo(report)
+
+
+@main.command("backup")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Where to write the backup (never overwritten). Default: "
+                   "<data dir>/backups/viza-YYYYmmdd-HHMMSS.sqlite3 (.dump on PostgreSQL), UTC.")
+@click.option("--files/--no-files", default=True, show_default=True,
+              help="Also copy the stored files into files/ next to the backup (only new ones).")
+def backup_command(output: str | None, files: bool) -> None:
+    """Back up the database while the service runs (SQLite: online copy; PostgreSQL: pg_dump), and the files."""
+    from pathlib import Path
+
+    from backend.backup import BackupError, run_backup
+
+    settings = _settings()
+    try:
+        target = run_backup(settings, Path(output) if output else None, files=files, say=click.echo)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup written: {target}")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, aliased
 
 from backend.db import Database, utcnow
 from backend.models import OutboxMessage
+from backend.observability.metrics import OUTBOX_SETTLED
 
 MAX_BACKOFF_SECONDS = 3600
 # 2 s, 4 s, … then hourly: about six hours of trying before a row is marked failed, so an
@@ -207,12 +208,17 @@ class OutboxQueue:
             await session.commit()
             return result.rowcount
 
-    async def _finish(self, message_id: int, **values: Any) -> None:
+    async def _finish(self, message_id: int, outcome: str | None, **values: Any) -> None:
+        """Settle a row still ours; ``outcome`` (sent, skipped, retry, failed, deferred) is counted
+        for /metrics, None for a row given back untouched."""
         async with self.db.one_writer(), self.db.session() as session:
-            await session.execute(update(OutboxMessage)
-                                  .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker)
-                                  .values(claimed_by=None, claimed_until=None, **values))
+            topic = await session.scalar(update(OutboxMessage)
+                                         .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker)
+                                         .values(claimed_by=None, claimed_until=None, **values)
+                                         .returning(OutboxMessage.topic))
             await session.commit()
+        if topic is not None and outcome is not None:
+            OUTBOX_SETTLED.labels(topic, outcome).inc()
 
     async def extend(self, message_id: int) -> bool:
         """Renew the lease of a row still being worked on (a long wait under flood control);
@@ -236,29 +242,29 @@ class OutboxQueue:
             await session.commit()
 
     async def done(self, message_id: int, *, status: str = "sent", note: str = "") -> None:
-        await self._finish(message_id, status=status, last_error=note, sent_at=utcnow())
+        await self._finish(message_id, status, status=status, last_error=note, sent_at=utcnow())
 
     async def fail(self, message_id: int, error: str, *, attempts: int) -> None:
-        await self._finish(message_id, status="failed", last_error=error[:1000], attempts=attempts + 1)
+        await self._finish(message_id, "failed", status="failed", last_error=error[:1000], attempts=attempts + 1)
 
     async def retry(self, message_id: int, error: str, *, attempts: int) -> str:
         """Back off exponentially with jitter; "failed" once ``max_attempts`` is reached."""
         attempts += 1
         if attempts >= self.max_attempts:
-            await self._finish(message_id, status="failed", last_error=error[:1000], attempts=attempts)
+            await self._finish(message_id, "failed", status="failed", last_error=error[:1000], attempts=attempts)
             return "failed"
         delay = backoff_seconds(attempts)
-        await self._finish(message_id, last_error=error[:1000], attempts=attempts,
+        await self._finish(message_id, "retry", last_error=error[:1000], attempts=attempts,
                            next_attempt_at=utcnow() + timedelta(seconds=delay))
         return "pending"
 
     async def defer(self, message_id: int, until: datetime, reason: str = "") -> None:
         """Not now (quiet hours, a 429's retry_after): no attempt is counted."""
-        await self._finish(message_id, next_attempt_at=until, last_error=reason)
+        await self._finish(message_id, "deferred", next_attempt_at=until, last_error=reason)
 
     async def release(self, message_id: int) -> None:
         """Give the row back untouched (a graceful stop before it was sent)."""
-        await self._finish(message_id)
+        await self._finish(message_id, None)
 
 
 def backoff_seconds(attempts: int) -> float:

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_token: str | None = Field(default=None, min_length=16)
-    ready_outbox_age_seconds: int = Field(default=600, ge=10, le=86400)
+    ready_outbox_age_seconds: int = Field(default=600, ge=0, le=86400)  # 0: not checked
 
     @model_validator(mode="after")
     def _webhook_needs_address_and_secret(self) -> Settings:

@@ -116,7 +116,7 @@ async def main(companies: int, deals: int, database_url: str | None) -> None:
         await sync.stop()
     await db.dispose()
     print(f"machine: {machine_info()}")
-    print(f"| phase | commands | calls | fewest | ×fewest | seconds | bucket min s | ×min | QUERY_LIMIT_EXCEEDED | portal |")
+    print("| phase | commands | calls | fewest | ×fewest | seconds | bucket min s | ×min | QUERY_LIMIT_EXCEEDED | portal |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['phase']} | {r['commands']} | {r['calls']} | {r['fewest calls']} | {r['calls/fewest']:.3f} | "

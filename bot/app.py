@@ -26,6 +26,7 @@ from bot.pacing import EDITS, OTHERS, SENDS, Pacer
 from bot.handlers import build_router
 from bot.middlewares import IdentityMiddleware
 from bot.storage import make_storage
+from bot.telemetry import Telemetry
 from bot.update_gate import LocalUpdateGate, RedisUpdateGate, UpdateGate
 from bot.texts import CATALOGUES, Texts
 
@@ -58,6 +59,7 @@ def make_bot(settings: Settings, redis: Redis | None = None) -> Bot:
                              chat_rate=settings.telegram_rate_chat, chat_burst=settings.telegram_burst_chat,
                              group_per_minute=settings.telegram_group_per_minute,
                              redis=redis, namespace=bot_id(settings)))
+    session.middleware(Telemetry())  # innermost: counts each HTTP call, every retry of a 429 included
     return Bot(settings.telegram_token, session=session)
 
 

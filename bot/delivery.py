@@ -84,7 +84,7 @@ class OutboxDelivery:
         self.poll = poll
         self.clock = clock
         self.queue = OutboxQueue(db, TOPICS, worker=f"tg-{worker or socket.gethostname()}"[:64],
-                                 lease=lease, max_attempts=max_attempts)
+                                        lease=lease, max_attempts=max_attempts)
         self.signal = OutboxSignal(TOPICS)
         # A test hook: called after a part was accepted by Telegram, before it is recorded.
         self.after_send = after_send

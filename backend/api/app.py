@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from backend import web
+from backend import observability, web
 from backend.api import errors
 from backend.api.routes import ROUTERS
 from backend.background import BackgroundWork
@@ -61,5 +61,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    observability.install(app, settings)
     web.install(app)
     return app

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database, utcnow
+from backend.observability.metrics import SYNC_FAILURES
 from backend.outbox import Claimed, OutboxQueue
 from backend.outbox_worker import OutboxWorker
 from backend.services.transactions import in_transaction
@@ -116,7 +117,7 @@ class SyncWorker(OutboxWorker):
         self.make_runner = runner
         self.on_access_error = on_access_error
         self.queue = OutboxQueue(db, [topic], worker=f"{topic}-{instance}", lease=timedelta(minutes=10),
-                                 max_attempts=SYNC_MAX_ATTEMPTS, strict_order=True)
+                                        max_attempts=SYNC_MAX_ATTEMPTS, strict_order=True)
         self.paused_until: datetime | None = None
         self._outage = 0  # consecutive passes the system was unavailable
 
@@ -156,10 +157,12 @@ class SyncWorker(OutboxWorker):
             await self.queue.defer(row.id, self.paused_until or utcnow(), str(result)[:1000])
         elif isinstance(result, Refused):
             log.warning("%s row %s refused: %s", self.topic, row.id, result)
+            SYNC_FAILURES.labels(self.topic).inc()
             await self.queue.fail(row.id, str(result), attempts=row.attempts)
         else:
             log.warning("%s row %s: %s: %s", self.topic, row.id, type(result).__name__, result,
                         exc_info=result if not isinstance(result, (ConnectionError, TimeoutError)) else None)
+            SYNC_FAILURES.labels(self.topic).inc()
             await self.queue.retry(row.id, f"{type(result).__name__}: {result}", attempts=row.attempts)
 
     async def _pause(self, error: Unavailable) -> None:

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.web.context import CsrfFailed, LoginRequired
 
 STATIC = Path(__file__).parent / "static"
-API_PREFIXES = ("/api/", "/telegram/", "/bitrix24/", "/healthz", "/static/")
+API_PREFIXES = ("/api/", "/telegram/", "/bitrix24/", "/healthz", "/readyz", "/metrics", "/static/")
 
 
 def is_page(request: Request) -> bool:

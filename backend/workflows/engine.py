@@ -27,6 +27,7 @@ from backend.models import (
 )
 from backend.integrations.outbox_rows import request_rows
 from backend.notifications import EMAIL, notice_row
+from backend.observability.metrics import note_decision
 from backend.workflows.actors import Actor
 from backend.workflows import contracts
 from backend.workflows.lifecycle import Action, Kind, Party, Status, Transition, find_transition
@@ -116,6 +117,8 @@ async def transition(
         round=request.round, comment=comment, details=step.details,
     )
     session.add(event)
+    if action in DECISION_STATUS:
+        note_decision(session, action.value)  # counted in viza_decisions_total if this commits
     await session.flush()
     _enqueue(session, request, event, step)
     await session.flush()

@@ -1,24 +1,53 @@
-"""Liveness and database reachability."""
+"""Liveness (``/healthz``) and readiness (``/readyz``) for the orchestrator and the load balancer.
+
+Liveness says the process is up and reaches its database; readiness adds what this replica needs
+to serve traffic well (Redis, an outbox that keeps up) and turns 503 the moment a graceful
+shutdown starts, so the balancer stops sending requests while the ones in flight finish.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from backend.api.deps import get_db
 from backend.db import Database
+from backend.observability.readiness import CHECK_TIMEOUT, ERROR_LENGTH, database_answers, readiness
 
 router = APIRouter(tags=["health"])
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("/healthz")
 async def healthz(db: Annotated[Database, Depends(get_db)]) -> JSONResponse:
+    """The process is up and the database answers ``SELECT 1`` (within 2 s)."""
     try:
-        async with db.session() as session:
-            await session.execute(text("SELECT 1"))
+        await asyncio.wait_for(database_answers(db), timeout=CHECK_TIMEOUT)
+    except TimeoutError:
+        return JSONResponse({"status": "error", "database": db.dialect, "error": f"no answer within {CHECK_TIMEOUT:g} s"},
+                            status_code=503, headers=NO_STORE)
     except Exception as exc:  # the answer itself is the report
-        return JSONResponse({"status": "error", "database": db.dialect, "error": str(exc)[:200]}, status_code=503)
-    return JSONResponse({"status": "ok", "database": db.dialect})
+        return JSONResponse({"status": "error", "database": db.dialect, "error": str(exc)[:ERROR_LENGTH]},
+                            status_code=503, headers=NO_STORE)
+    return JSONResponse({"status": "ok", "database": db.dialect}, headers=NO_STORE)
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Ready for traffic: the database and Redis (when configured) answer, the outbox this replica
+    delivers keeps up, and no shutdown has begun. 503 names each failed check with its error."""
+    app = request.app
+    if getattr(app.state, "shutting_down", False):
+        return JSONResponse({"status": "shutting down", "failed": ["shutdown"],
+                             "checks": {"shutdown": {"ok": False, "error": "shutting down"}}},
+                            status_code=503, headers=NO_STORE)
+    ready, results = await readiness(app)
+    checks = {name: result.as_dict() for name, result in results.items()}
+    if ready:
+        return JSONResponse({"status": "ready", "checks": checks}, headers=NO_STORE)
+    failed = [name for name, result in results.items() if not result.ok]
+    return JSONResponse({"status": "not ready", "failed": failed, "checks": checks}, status_code=503,
+                        headers=NO_STORE)
