@@ -58,10 +58,15 @@ def free_port() -> int:
 
 
 async def prepare(data_dir: Path, count: int) -> None:
-    """``count`` pending requests, spread over APPROVERS one-stage routes (one approver each)."""
     url = f"sqlite+aiosqlite:///{data_dir / 'viza.sqlite3'}"
     data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(url)
+    await prepare_company(url, count)
+
+
+async def prepare_company(url: str, count: int) -> None:
+    """``count`` pending requests, spread over APPROVERS one-stage routes (one approver each), in
+    the migrated database at ``url``."""
     db = Database(url)
     async with db.session() as session:
         company = await make_company(session)
@@ -96,17 +101,21 @@ def tap_update(tg: FakeTelegram, message, data: str, update_id: int) -> dict:
         "id": query_id, "from": user.to_api(), "message": message.to_api(), "chat_instance": "1", "data": data}}
 
 
-async def fire(url: str, updates: list[dict], concurrency: int) -> tuple[float, list[float], int]:
+async def fire(url: str | list[str], updates: list[dict], concurrency: int) -> tuple[float, list[float], int]:
+    """POST the updates, ``concurrency`` at a time; to several webhooks (replicas) in turn."""
+    urls = [url] if isinstance(url, str) else url
     queue = list(reversed(updates))
+    sent = 0
     latencies: list[float] = []
     failures = 0
 
     async def worker(http: httpx.AsyncClient) -> None:
-        nonlocal failures
+        nonlocal failures, sent
         while queue:
             update = queue.pop()
+            target, sent = urls[sent % len(urls)], sent + 1
             started = time.perf_counter()
-            response = await http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            response = await http.post(target, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
             latencies.append((time.perf_counter() - started) * 1000)
             failures += response.status_code != 200
 

@@ -82,12 +82,14 @@ _RENEW = ("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXP
 
 class RedisUpdateGate:
     def __init__(self, redis: Redis, *, namespace: str, lease: float = 10.0, wait: float = 20.0,
-                 poll: float = 0.02) -> None:
+                 poll: float = 0.005, max_poll: float = 0.05) -> None:
         self.redis = redis
         self.prefix = f"viza:tg:{namespace}:"
         self.lease_ms = int(lease * 1000)
         self.wait = wait
-        self.poll = poll
+        # A chat's updates are handled in tens of milliseconds: a waiter on another replica asks
+        # again soon (a Redis round trip is ~0.1 ms), or the handover itself becomes the latency.
+        self.poll, self.max_poll = poll, max_poll
         self._release = redis.register_script(_RELEASE)
         self._renew = redis.register_script(_RENEW)
 
@@ -99,7 +101,7 @@ class RedisUpdateGate:
             if loop.time() >= deadline:
                 raise UpdateBusy(key)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.2)
+            delay = min(delay * 2, self.max_poll)
 
     async def _keep(self, key: str, token: str) -> None:
         """Renew the lock a few times per lease while the update is handled."""
