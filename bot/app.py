@@ -25,6 +25,7 @@ from bot.flood import RetryAfter
 from bot.pacing import EDITS, OTHERS, SENDS, Pacer
 from bot.handlers import build_router
 from bot.middlewares import IdentityMiddleware
+from bot.stale_answers import StaleCallbackAnswers
 from bot.storage import make_storage
 from bot.telemetry import Telemetry
 from bot.update_gate import LocalUpdateGate, RedisUpdateGate, UpdateGate
@@ -54,7 +55,8 @@ def bot_id(settings: Settings) -> str:
 def make_bot(settings: Settings, redis: Redis | None = None) -> Bot:
     _response_models()
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
-    session.middleware(RetryAfter())  # outermost: each retry is paced again
+    session.middleware(StaleCallbackAnswers())
+    session.middleware(RetryAfter())  # each retry is paced again
     session.middleware(Pacer(rate=settings.telegram_rate_global, burst=settings.telegram_burst_global,
                              chat_rate=settings.telegram_rate_chat, chat_burst=settings.telegram_burst_chat,
                              group_per_minute=settings.telegram_group_per_minute,

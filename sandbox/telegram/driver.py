@@ -10,14 +10,16 @@ async with FakeTelegram() as tg:
 from __future__ import annotations
 
 import bisect
+import copy
 import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Self, TypeVar
 
 from .files import FileRecord
-from .limits import RateLimits
+from .limits import RateLimiter, RateLimits
 from .records import (
+    Activity,
     ApiCall,
     CallbackAnswer,
     ChatRecord,
@@ -123,6 +125,28 @@ class FakeTelegram:
             chat = self.state.chats[chat_id] = ChatRecord(chat_id, type, title=title, known=True)
         return chat
 
+    def set_limits(self, limits: RateLimits) -> None:
+        """Flood control from now on: fresh buckets, and the 429 counts start again from zero."""
+        self.state.limiter = RateLimiter(limits, self.state.limiter.clock)
+
+    def redeliver(self, update_id: int) -> SentUpdate:
+        """Queue an update the bot already got once more, unchanged (same ``update_id``), as
+        Telegram does when it did not get the bot's answer. For webhook mode (a long poll would
+        drop it at once: its offset confirms every id below the last one it saw). Returns the
+        update like ``FakeUser.send`` does, so ``since=`` waits for what follows the redelivery."""
+        original = next((u for u in self.state.updates.history if u["update_id"] == update_id), None)
+        if original is None:
+            raise KeyError(f"no update {update_id} was ever queued")
+        first = next((a for a in self.state.activity if a.kind == "update" and a.update_id == update_id), None)
+        chat_id, message = (first.chat_id, first.message) if first is not None else (None, None)
+        again = copy.deepcopy(original)
+        self.state.updates.requeue(again)
+        entry = Activity(self.state.next_seq(), "update", chat_id, message, update_id, next(iter(
+            k for k in again if k != "update_id")))
+        self.state.log(entry)
+        self.state.touch()
+        return SentUpdate(update_id, entry.seq, again, message)
+
     def chat(self, chat_id: int) -> ChatRecord:
         """The transcript of a chat (``.messages``, ``.bot_messages``, ``.last_bot_message``)."""
         try:
@@ -164,6 +188,16 @@ class FakeTelegram:
     @property
     def webhook(self) -> WebhookConfig | None:
         return self.state.webhook
+
+    @property
+    def webhook_in_flight(self) -> int:
+        """Webhook POSTs waiting for the bot's answer right now."""
+        return self._deliverer.in_flight
+
+    @property
+    def webhook_peak_in_flight(self) -> int:
+        """The most webhook POSTs that were ever in flight at once."""
+        return self._deliverer.peak_in_flight
 
     @property
     def sent_count(self) -> int:

@@ -39,6 +39,16 @@ class UpdateQueue:
     def remove(self, update_id: int) -> None:
         self.pending = [u for u in self.pending if u["update_id"] != update_id]
 
+    def discard(self, update: dict[str, Any]) -> None:
+        """Take this very entry off the queue (a redelivered copy of it, if any, stays)."""
+        self.pending = [u for u in self.pending if u is not update]
+
+    def requeue(self, update: dict[str, Any]) -> None:
+        """Queue an update again as it is (same update_id): a redelivery. It is not added to
+        ``history`` a second time."""
+        self.pending.append(update)
+        self.wake()
+
     def clear(self) -> None:
         self.pending.clear()
 

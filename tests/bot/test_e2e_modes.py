@@ -114,3 +114,23 @@ async def test_replies_survive_429s_when_someone_else_uses_the_chats_budget(viza
 
 def viza_bot(viza: RestartableViza):
     return viza.server.config.app.state.bot.bot
+
+
+@pytest.mark.parametrize("viza", ["webhook"], indirect=True)
+async def test_a_tap_handled_again_answers_200_and_decides_once(viza: Viza):
+    """A replica handled a tap and died before marking it done; Telegram delivers it again (a new
+    delivery of the same callback query). Telegram refuses the second answer as too old: the
+    update is still handled (200), and the request is approved once."""
+    await viza.bind("manager", "north_head")
+    request_id = await submitted_request(viza)
+    card = await card_of(viza, "north_head")
+    tap = await viza["north_head"].tap(card, text="✅ Согласовать")
+    await tap.wait()
+    again = {**tap.payload, "update_id": tap.update_id + 10_000}
+    async with httpx.AsyncClient(base_url=viza.base_url) as http:
+        response = await http.post(HOOK, json=again, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+    assert response.status_code == 200, response.text
+    async with viza.db.session() as session:
+        approvals = (await session.scalars(select(HistoryEvent).where(
+            HistoryEvent.request_id == request_id, HistoryEvent.action == "approve"))).all()
+    assert len(approvals) == 1

@@ -468,3 +468,171 @@ async def test_groups_replies_and_user_edits(tg: FakeTelegram, bot: Bot) -> None
     await alice.edit(sent.message, "/report")
     edited = (await bot.get_updates())[-1].edited_message
     assert edited is not None and edited.text == "/report" and edited.edit_date is not None
+
+
+# --- webhook delivery over parallel connections, redelivery ---------------------------------------
+
+
+class HookServer:
+    """A bare webhook endpoint on 127.0.0.1 that notes each POST and answers when ``gate`` opens
+    (at once when it is open); ``fail`` maps an update_id to how many times to answer 500 first."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.arrivals: list[tuple[int, int]] = []  # (chat id, update_id) in arrival order
+        self.bodies: list[dict] = []
+        self.in_flight: dict[int, int] = {}  # chat id → POSTs of it being answered now
+        self.most_per_chat = 0
+        self.fail: dict[int, int] = {}
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        chat = body["message"]["chat"]["id"]
+        self.arrivals.append((chat, body["update_id"]))
+        self.bodies.append(body)
+        self.in_flight[chat] = self.in_flight.get(chat, 0) + 1
+        self.most_per_chat = max(self.most_per_chat, self.in_flight[chat])
+        try:
+            await asyncio.wait_for(self.gate.wait(), 10)
+            if self.fail.get(body["update_id"], 0) > 0:
+                self.fail[body["update_id"]] -= 1
+                return web.Response(status=500)
+            return web.json_response({"ok": True})
+        finally:
+            self.in_flight[chat] -= 1
+
+    async def __aenter__(self) -> HookServer:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self.runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}/hook"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.gate.set()
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+async def test_webhook_posts_chats_in_parallel_but_each_chat_in_order(tg: FakeTelegram, bot: Bot) -> None:
+    async with HookServer() as hook:
+        hook.gate.clear()
+        assert await bot.set_webhook(hook.url, max_connections=3)
+        assert (await bot.get_webhook_info()).max_connections == 3
+        users = [tg.user(2001 + n, f"U{n}") for n in range(5)]
+        sent: dict[int, list[int]] = {u.id: [] for u in users}
+        for round_ in range(3):
+            for user in users:
+                sent[user.id].append((await user.send(f"message {round_}")).update_id)
+        # Three POSTs at once (max_connections), from three different chats, each chat's first.
+        await tg.wait_for(lambda: len(hook.arrivals) == 3 and tg.webhook_in_flight == 3)
+        await asyncio.sleep(0.1)  # nothing more starts while the three wait for their answers
+        assert len(hook.arrivals) == 3 and tg.webhook_in_flight == 3
+        assert {chat for chat, _ in hook.arrivals} == {u.id for u in users[:3]}
+        assert all(update_id == sent[chat][0] for chat, update_id in hook.arrivals)
+
+        hook.gate.set()
+        await tg.wait_for(lambda: not tg.pending_updates and tg.webhook_in_flight == 0)
+        assert len(hook.arrivals) == 15 and hook.most_per_chat == 1
+        assert tg.webhook_peak_in_flight == 3
+        for user in users:  # every chat's updates arrived in the order they were sent
+            assert [u for chat, u in hook.arrivals if chat == user.id] == sent[user.id]
+        assert all(d.status == 200 for d in tg.deliveries)
+
+        # Without max_connections Telegram's default applies: 40.
+        assert await bot.set_webhook(hook.url)
+        assert (await bot.get_webhook_info()).max_connections == 40
+
+
+async def test_a_failing_update_holds_back_its_own_chat_only() -> None:
+    async with FakeTelegram(webhook_retry=WebhookRetry(first_delay=0.05, max_delay=0.1)) as tg, \
+            HookServer() as hook:
+        client = make_bot(tg)
+        try:
+            alice, bob = tg.user(2101, "Alice"), tg.user(2102, "Bob")
+            first = await alice.send("first")
+            hook.fail[first.update_id] = 2  # answered 500 twice, then 200
+            second = await alice.send("second")
+            from_bob = await bob.send("hello")
+            assert await client.set_webhook(hook.url)
+            await tg.wait_for(lambda: not tg.pending_updates)
+            order = [u for _, u in hook.arrivals]
+            # Bob did not wait for Alice's retries; Alice's second waited for her first.
+            assert order.index(from_bob.update_id) < order.index(first.update_id, 1)
+            assert [u for chat, u in hook.arrivals if chat == alice.id] == [first.update_id] * 3 + [second.update_id]
+            assert [(d.update_id, d.status, d.attempt) for d in tg.deliveries if d.update_id == first.update_id] == [
+                (first.update_id, 500, 1), (first.update_id, 500, 2), (first.update_id, 200, 3)]
+        finally:
+            await client.session.close()
+
+
+async def test_an_update_is_dropped_after_max_attempts_and_its_chat_goes_on() -> None:
+    async with FakeTelegram(webhook_retry=WebhookRetry(first_delay=0.01, max_delay=0.01, max_attempts=3)) as tg, \
+            HookServer() as hook:
+        client = make_bot(tg)
+        try:
+            alice = tg.user(2201, "Alice")
+            doomed = await alice.send("never answered well")
+            hook.fail[doomed.update_id] = 100
+            after = await alice.send("next")
+            assert await client.set_webhook(hook.url)
+            await tg.wait_for(lambda: not tg.pending_updates)
+            assert [u for _, u in hook.arrivals] == [doomed.update_id] * 3 + [after.update_id]
+        finally:
+            await client.session.close()
+
+
+def test_webhook_retry_patience() -> None:
+    default = WebhookRetry()
+    assert [default.delay(n) for n in (1, 2, 3, 4, 5)] == [0.05, 0.1, 0.2, 0.4, 0.5]
+    assert 5 < default.patience < 10
+    # Long enough to outlast a killed replica's ~10 s lock on a chat, many times over.
+    patient = WebhookRetry(max_attempts=200, max_delay=1.0)
+    assert patient.patience > 180 and patient.delay(1000) == 1.0
+
+
+async def test_redeliver_sends_the_same_update_again(tg: FakeTelegram, bot: Bot) -> None:
+    async with HookServer() as hook:
+        assert await bot.set_webhook(hook.url, secret_token="s3cret")
+        alice = tg.user(2301, "Alice")
+        sent = await alice.send("/my")
+        await tg.wait_for(lambda: not tg.pending_updates and len(hook.arrivals) == 1)
+        again = tg.redeliver(sent.update_id)
+        assert again.update_id == sent.update_id and again.seq > sent.seq and again.message is sent.message
+        await tg.wait_for(lambda: not tg.pending_updates and len(hook.arrivals) == 2)
+        assert hook.bodies[0] == hook.bodies[1] == sent.payload
+        assert [u["update_id"] for u in tg.updates] == [sent.update_id]  # one update, delivered twice
+        assert [(d.update_id, d.status) for d in tg.deliveries] == [(sent.update_id, 200)] * 2
+
+        # Redelivered while the original is still pending (its POST hangs): both go, one after the other.
+        hook.gate.clear()
+        slow = await alice.send("slow")
+        await tg.wait_for(lambda: len(hook.arrivals) == 3)
+        tg.redeliver(slow.update_id)
+        await asyncio.sleep(0.05)
+        assert len(hook.arrivals) == 3 and len(tg.pending_updates) == 2  # same chat: the copy waits
+        hook.gate.set()
+        await tg.wait_for(lambda: not tg.pending_updates and len(hook.arrivals) == 4)
+        assert [u for _, u in hook.arrivals[2:]] == [slow.update_id] * 2
+        with pytest.raises(KeyError):
+            tg.redeliver(999_999)
+
+
+async def test_set_limits_replaces_flood_control(tg: FakeTelegram, bot: Bot) -> None:
+    alice = tg.user(2401, "Alice", started=True)
+    tg.set_limits(RateLimits(private_burst=1, private_rate=0.01))
+    await bot.send_message(alice.id, "one")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(alice.id, "two")
+    assert tg.too_many_requests_count == 1
+    tg.set_limits(RateLimits.off())
+    assert tg.too_many_requests_count == 0
+    for n in range(5):
+        await bot.send_message(alice.id, f"free {n}")
