@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, exists, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from backend.db import Database, utcnow
 from backend.models import OutboxMessage
@@ -157,16 +157,20 @@ class OutboxQueue:
     async def claim(self, limit: int, *, now: datetime | None = None) -> list[Claimed]:
         """Lease up to ``limit`` due rows, oldest first, at most one per ordering key."""
         now = now or utcnow()
-        earlier = aliased(OutboxMessage)
-        blocking = [earlier.status == "pending"]
+        # The head of each ordering key: its oldest row that holds the rest back. Order is kept
+        # within a topic (an e-mail about a request does not wait for its card refreshes).
+        # One grouped pass over the pending rows, rather than asking for each candidate whether an
+        # earlier row holds it back: with a backlog of n notices to one person that was n lookups
+        # of up to n rows each (110 ms a claim at 1,000, benchmarks/replicas.py).
+        holding = [OutboxMessage.status == "pending", OutboxMessage.topic.in_(self.topics),
+                   OutboxMessage.ordering_key.is_not(None)]
         if not self.strict_order:  # a row backing off or deferred does not hold the rest back
-            blocking.append(or_(earlier.next_attempt_at <= now, earlier.claimed_until >= now))
-        # Order is kept within a topic: an e-mail about a request does not wait for its card refreshes.
-        held_back = exists().where(earlier.ordering_key == OutboxMessage.ordering_key,
-                                   earlier.topic == OutboxMessage.topic, earlier.id < OutboxMessage.id, *blocking)
+            holding.append(or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.claimed_until >= now))
+        heads = (select(func.min(OutboxMessage.id)).where(*holding)
+                 .group_by(OutboxMessage.topic, OutboxMessage.ordering_key))
         due = (select(OutboxMessage.id)
                .where(OutboxMessage.topic.in_(self.topics), self._available(now), OutboxMessage.next_attempt_at <= now,
-                      or_(OutboxMessage.ordering_key.is_(None), ~held_back))
+                      or_(OutboxMessage.ordering_key.is_(None), OutboxMessage.id.in_(heads)))
                .order_by(OutboxMessage.id).limit(limit))
         if self.db.dialect == "postgresql":
             # Replicas claiming at once each get other rows, instead of all reading the same
@@ -179,7 +183,7 @@ class OutboxQueue:
             rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(candidates))
                                           .order_by(OutboxMessage.id))).all()
             chosen, keys = [], set()
-            for row in rows:  # held_back leaves one per ordering key; a guard all the same
+            for row in rows:  # heads are one per ordering key; a guard all the same
                 if row.ordering_key is not None:
                     if row.ordering_key in keys:
                         continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, UTCDateTime, utcnow
@@ -48,6 +48,10 @@ class OutboxMessage(Base):
         # "Is an earlier row of this entity still waiting?" — what keeps one person's notices,
         # or one deal's sync calls, in order.
         Index("ix_outbox_ordering", "ordering_key", "status", "id"),
+        # The claim reads pending rows oldest first; sent rows stay for weeks and would be walked
+        # past on the primary key every claim without this.
+        Index("ix_outbox_pending", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
