@@ -83,6 +83,13 @@ def serve(host: str, port: int) -> None:
         click.echo(f"Telegram bot: on ({where}; Bot API {settings.telegram_api_url}).")
     else:
         click.echo("Telegram bot: off (VIZA_TELEGRAM_TOKEN is not set); serving the API and the web pages.")
+    if settings.redis_url:
+        shared = settings.redis_url.split("@")[-1]
+        click.echo(f"Replica {settings.instance_name}: dialogs, update dedup and rate buckets shared in Redis ({shared}).")
+        if settings.telegram_token and settings.telegram_mode == "polling":
+            click.echo("Warning: several replicas cannot all poll Telegram; set VIZA_TELEGRAM_MODE=webhook.", err=True)
+    else:
+        click.echo("Single process: dialogs in the database (set VIZA_REDIS_URL to run several replicas).")
     if settings.smtp_url:
         click.echo(f"E-mail to contractors: on (from {settings.smtp_from}).")
     else:
