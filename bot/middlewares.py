@@ -9,11 +9,13 @@ language, so handlers only write the happy path.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import CancelHandler, SkipHandler
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from backend.db import Database
@@ -65,22 +67,35 @@ class MembersOnly(BaseMiddleware):
 
 
 class DomainErrors(BaseMiddleware):
-    """A rule said no: tell the user why, in their language; keep the dialog where it was."""
+    """A rule said no: tell the user why, in their language; keep the dialog where it was.
+
+    Anything else that fails in a handler (a bug, a file missing from a data folder that is not
+    shared between replicas) is logged with its update id, and the person is told it failed
+    instead of hearing nothing."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
+        except (SkipHandler, CancelHandler):
+            raise  # aiogram's own flow control
         except DomainError as error:
-            t: Texts = data["t"]
-            text = t.error(error)
-            if isinstance(event, CallbackQuery):
-                # An alert holds 200 characters; longer explanations go to the chat.
-                if len(text) <= 200:
-                    await event.answer(text, show_alert=True)
-                else:
-                    await event.answer()
-                    if event.message is not None:
-                        await event.message.answer(text)
-            elif isinstance(event, Message):
-                await event.answer(text)
+            await self._tell(event, data["t"].error(error))
             return None
+        except Exception:
+            log.exception("a handler failed")
+            with contextlib.suppress(Exception):  # telling is a courtesy; the log has the error
+                await self._tell(event, data["t"]("internal_error"))
+            return None
+
+    @staticmethod
+    async def _tell(event: TelegramObject, text: str) -> None:
+        if isinstance(event, CallbackQuery):
+            # An alert holds 200 characters; longer explanations go to the chat.
+            if len(text) <= 200:
+                await event.answer(text, show_alert=True)
+            else:
+                await event.answer()
+                if event.message is not None:
+                    await event.message.answer(text)
+        elif isinstance(event, Message):
+            await event.answer(text)

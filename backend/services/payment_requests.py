@@ -67,7 +67,8 @@ async def create_request(session: AsyncSession, actor: Actor, fields: PaymentReq
     missing = [InvalidInput("field.required", field=f) for f in REQUIRED_ON_CREATE if f not in given]
     if missing:
         raise ValidationFailed(missing)
-    given.setdefault("department_id", initiator.department_id)
+    if initiator.department_id is not None:  # a person outside every department files without one
+        given.setdefault("department_id", initiator.department_id)
     given.setdefault("currency", "RUB")
     values = await _clean(session, actor, given, current=None)
     legal_entity = await session.get(LegalEntity, values["legal_entity_id"])

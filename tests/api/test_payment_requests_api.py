@@ -31,6 +31,18 @@ class TestCreate:
         assert created["amount"] == "9990.50" and created["amount_minor"] == 999050
         assert "submit" in created["available_actions"]
 
+    async def test_someone_outside_every_department_files_a_draft_without_one(self, db, client):
+        from backend.models import Employee
+
+        company = await setup_company(db)
+        async with db.session() as session:
+            (await session.get(Employee, company.people["manager"].id)).department_id = None
+            await session.commit()
+        headers = await auth_headers(db, company, "manager")
+        response = await client.post("/api/v1/payment-requests", json=body(company), headers=headers)
+        assert response.status_code == 201, response.text
+        assert response.json()["department_id"] is None
+
     async def test_every_bad_field_is_named_at_once(self, db, client):
         company = await setup_company(db)
         headers = await auth_headers(db, company, "manager")

@@ -270,3 +270,24 @@ async def test_files_button_sends_the_invoice(viza: Viza):
     await viza.tg.idle(quiet=0.05)
     assert not any(m.document for m in outsider.chat.bot_messages)
     assert RequestCb.unpack(files).id == request_id
+
+
+async def test_a_handler_that_fails_tells_the_person_and_the_bot_goes_on(viza: Viza, monkeypatch, caplog):
+    """A bug in a handler: the person hears that it failed (not silence), the log has it, and the
+    next message is answered as usual."""
+    import bot.handlers.lists as lists
+
+    await viza.bind("manager")
+    manager = viza["manager"]
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug in /my")
+
+    monkeypatch.setattr(lists, "render_my", broken)
+    sent = await manager.send("/my")
+    reply = await manager.wait_bot_message(since=sent)
+    assert "Внутренняя ошибка" in reply.text
+    assert any("a bug in /my" in (r.exc_text or "") or "a bug in /my" in str(r.exc_info) for r in caplog.records)
+    monkeypatch.undo()
+    sent = await manager.send("/my")
+    assert "Внутренняя ошибка" not in (await manager.wait_bot_message(since=sent)).text
