@@ -48,7 +48,7 @@ async def claim_tick(db: Database, name: str, holder: str, now: datetime, interv
             due = row.last_due_at + interval
             # A timer may fire a little before the tick is due; within half an interval it is this
             # tick. Earlier than that, this tick ran already, here or on another replica.
-            if due - now > interval / 2:
+            if due - now >= interval / 2:
                 await session.commit()
                 return None
             if now - due >= interval:  # ticks were missed (everything was down): one now, not a burst

@@ -164,7 +164,7 @@ def scheduler_lag(loop: SchedulerRun, now: datetime, interval: float) -> float |
     grace = timedelta(seconds=min(interval, 5.0))  # the moment between a tick's due time and its start
     if now > next_due + grace:
         return (now - next_due).total_seconds()
-    if loop.last_started_at is not None and loop.last_started_at >= loop.last_due_at:
+    if loop.last_started_at is not None:  # a timer may start a tick a little before it is due: no lag
         return max(0.0, (loop.last_started_at - loop.last_due_at).total_seconds())
     return max(0.0, (now - loop.last_due_at).total_seconds())  # due, not started yet
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from backend.models import SchedulerRun
 from backend.notifications.scheduler import NotificationScheduler
+from backend.observability.metrics import scheduler_lag
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -57,6 +58,9 @@ async def test_a_timer_firing_a_little_early_still_runs_its_tick(db, settings):
     clock.now = T0 + timedelta(seconds=59, milliseconds=990)
     await only.tick()
     assert len(runs) == 2
+    async with db.session() as session:  # it started a little before it was due: no lag, not a stuck loop
+        row = await session.get(SchedulerRun, "notifications")
+        assert scheduler_lag(row, clock.now + timedelta(seconds=20), 60) == 0.0
 
 
 async def test_a_replica_that_died_mid_tick_holds_the_loop_only_for_its_lease(db, settings):
@@ -92,3 +96,13 @@ async def test_after_a_downtime_the_missed_ticks_run_once_and_lag_is_recorded(db
     async with db.session() as session:
         row = await session.get(SchedulerRun, "notifications")
         assert row.last_started_at - row.last_due_at == timedelta(seconds=15)
+
+
+async def test_replicas_out_of_phase_still_tick_once_an_interval(db, settings):
+    """Two replicas whose timers fire half an interval apart: a tick every interval, not two."""
+    clock, runs = Clock(), []
+    first, second = replicas(db, settings, clock, runs)
+    for step in range(8):  # four intervals of 60 s, a timer every 30 s, alternating replicas
+        clock.now = T0 + timedelta(seconds=30 * step)
+        await (first if step % 2 == 0 else second).tick()
+    assert len(runs) == 4

@@ -249,8 +249,8 @@ def test_scheduler_lag_rules():
     assert scheduler_lag(run, now, 60) is None  # never ticked
     run.last_due_at, run.last_started_at = now - timedelta(seconds=10), now - timedelta(seconds=7)
     assert scheduler_lag(run, now, 60) == pytest.approx(3.0)
-    run.last_started_at = now - timedelta(seconds=70)  # the earlier tick's start: this one has not started
-    assert scheduler_lag(run, now, 60) == pytest.approx(10.0)
+    run.last_started_at = now - timedelta(seconds=10.01)  # a timer that fired a little early: no lag
+    assert scheduler_lag(run, now, 60) == 0.0
     run.last_due_at = now - timedelta(seconds=63)  # next due 3 s ago: within the grace, still the last lag
     run.last_started_at = now - timedelta(seconds=62)
     assert scheduler_lag(run, now, 60) == pytest.approx(1.0)
