@@ -114,3 +114,15 @@ async def redis():
     client = connect(REDIS_URL)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A data folder of the test's own for the `viza` command (``tests/cli.py``), on SQLite."""
+    from backend.settings import get_settings
+
+    monkeypatch.setenv("VIZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("VIZA_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "data"
+    get_settings.cache_clear()

@@ -17,22 +17,11 @@ from sqlalchemy.engine import make_url
 from backend import backup
 from backend.cli import main
 from backend.services.attachments import FileStore
-from backend.settings import get_settings
+from tests.cli import run
 
 POSTGRES_URL = os.environ.get("VIZA_TEST_POSTGRES_URL")
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("VIZA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("VIZA_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "data"
-    get_settings.cache_clear()
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def count(path: Path, sql: str) -> int:

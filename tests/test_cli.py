@@ -17,20 +17,9 @@ from sqlalchemy import func, select
 from backend.cli import main
 from backend.db import Database
 from backend.models import HistoryEvent, PaymentRequest
-from backend.settings import get_settings
+from tests.cli import run
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("VIZA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("VIZA_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "data"
-    get_settings.cache_clear()
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def count(data_dir, model) -> int:

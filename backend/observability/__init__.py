@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the engine imports the metrics module below this package: n
 
     from backend.settings import Settings
 
-__all__ = ["install", "shutdown"]
+__all__ = ["install"]
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -38,11 +38,3 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.build_middleware_stack = build_stack_with_telemetry  # type: ignore[method-assign]
     app.middleware_stack = None  # built on the first request, now with the telemetry
-
-
-async def shutdown(app: FastAPI) -> None:
-    """At the app's shutdown: close what readiness opened itself (a Redis client, when the app had
-    none on ``app.state.redis``)."""
-    from backend.observability.readiness import close_own_redis
-
-    await close_own_redis(app)

@@ -62,29 +62,21 @@ async def database_answers(db: Database) -> str:
     return db.dialect
 
 
-def redis_of(app: FastAPI, url: str):
-    """The app's Redis client (``app.state.redis``, made at start-up); when the app was not
-    started through its lifespan (tests, tools), one made here once and kept on the app."""
-    client = getattr(app.state, "redis", None)
-    if client is None:
-        client = getattr(app.state, "readiness_redis", None)
-        if client is None:
-            from backend.redis_client import connect
-
-            client = app.state.readiness_redis = connect(url)
-    return client
-
-
-async def close_own_redis(app: FastAPI) -> None:
-    """Close the client ``redis_of`` made, if it made one."""
-    client = getattr(app.state, "readiness_redis", None)
-    if client is not None:
-        app.state.readiness_redis = None
-        await client.aclose()
-
-
 async def redis_answers(app: FastAPI, url: str) -> str:
-    if not await redis_of(app, url).ping():
+    """PING through the app's client; an app not started through its lifespan (tests, tools) has
+    none, and asks through a client of its own for this probe."""
+    client = getattr(app.state, "redis", None)
+    if client is not None:
+        answered = await client.ping()
+    else:
+        from backend.redis_client import connect
+
+        client = connect(url)
+        try:
+            answered = await client.ping()
+        finally:
+            await client.aclose()
+    if not answered:
         raise NotReady("Redis did not answer PING")
     return "PONG"
 

@@ -43,7 +43,6 @@ def client_of(app: FastAPI) -> httpx.AsyncClient:
 async def app(db, settings) -> AsyncIterator[FastAPI]:
     app = observed_app(settings, db)
     yield app
-    await observability.shutdown(app)
 
 
 @pytest.fixture

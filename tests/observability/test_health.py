@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from backend import observability
 from backend.db import utcnow
 from backend.models import OutboxMessage
 from backend.observability.readiness import delivered_topics
@@ -78,7 +77,6 @@ async def test_not_ready_when_redis_refuses_connections(db, settings):
     app = observed_app(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{closed_port()}/0"}), db)
     async with client_of(app) as client:
         response = await client.get("/readyz")
-    await observability.shutdown(app)
     assert response.status_code == 503
     body = response.json()
     assert body["failed"] == ["redis"] and body["checks"]["database"]["ok"] is True
@@ -103,7 +101,6 @@ async def test_a_redis_that_hangs_makes_readyz_answer_503_within_the_check_timeo
             response = await client.get("/readyz")
             took = time.monotonic() - began
     finally:
-        await observability.shutdown(app)
         server.close()
         await server.wait_closed()
     assert response.status_code == 503 and response.json()["failed"] == ["redis"]
@@ -116,11 +113,8 @@ async def test_a_redis_that_hangs_makes_readyz_answer_503_within_the_check_timeo
 async def test_ready_with_a_real_redis(db, settings):
     assert REDIS_URL, "CI must test readiness with Redis: set VIZA_TEST_REDIS_URL"
     app = observed_app(settings.model_copy(update={"redis_url": REDIS_URL}), db)
-    try:
-        async with client_of(app) as client:
-            response = await client.get("/readyz")
-    finally:
-        await observability.shutdown(app)
+    async with client_of(app) as client:
+        response = await client.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json()["checks"]["redis"] == {"ok": True, "detail": "PONG"}
 

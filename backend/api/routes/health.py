@@ -7,7 +7,6 @@ shutdown starts, so the balancer stops sending requests while the ones in flight
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from backend.api.deps import get_db
 from backend.db import Database
-from backend.observability.readiness import CHECK_TIMEOUT, ERROR_LENGTH, database_answers, readiness
+from backend.observability.readiness import database_answers, readiness, run_check
 
 router = APIRouter(tags=["health"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -24,13 +23,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 @router.get("/healthz")
 async def healthz(db: Annotated[Database, Depends(get_db)]) -> JSONResponse:
     """The process is up and the database answers ``SELECT 1`` (within 2 s)."""
-    try:
-        await asyncio.wait_for(database_answers(db), timeout=CHECK_TIMEOUT)
-    except TimeoutError:
-        return JSONResponse({"status": "error", "database": db.dialect, "error": f"no answer within {CHECK_TIMEOUT:g} s"},
-                            status_code=503, headers=NO_STORE)
-    except Exception as exc:  # the answer itself is the report
-        return JSONResponse({"status": "error", "database": db.dialect, "error": str(exc)[:ERROR_LENGTH]},
+    result = await run_check("database", lambda: database_answers(db))
+    if not result.ok:
+        return JSONResponse({"status": "error", "database": db.dialect, "error": result.detail},
                             status_code=503, headers=NO_STORE)
     return JSONResponse({"status": "ok", "database": db.dialect}, headers=NO_STORE)
 
