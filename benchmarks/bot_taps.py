@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from backend.services.payment_requests import act
 from backend.services.request_types import RequestTypeIn, create_request_type
 from backend.workflows.lifecycle import Action
 from benchmarks.common import RESULTS, machine_info, percentile, wait_http
+from sandbox.local_server import free_port
 from sandbox.telegram import FakeTelegram, RateLimits
 from sandbox.telegram.records import CallbackQueryRecord
 from tests.factories import make_company, new_request
@@ -49,12 +49,6 @@ FIRST_APPROVER_TG = 556_000
 # The initiator and the accountants have Telegram too, so each approval really sends its
 # notices (to the initiator, and the payment card to both accountants) while taps go on.
 OTHERS_TG = {"manager": 555_002, "accountant": 555_003, "accountant2": 555_004}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def prepare(data_dir: Path, count: int) -> None:

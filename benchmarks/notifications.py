@@ -38,7 +38,6 @@ import json
 import math
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -60,6 +59,7 @@ from backend.services.request_types import RequestTypeIn, create_request_type
 from backend.services.tokens import actor_for_employee, create_token
 from backend.workflows.lifecycle import Action
 from benchmarks.common import RESULTS, machine_info, percentile, wait_http
+from sandbox.local_server import free_port
 from sandbox.telegram import ApiError, FakeTelegram, RateLimits
 from tests.factories import make_company, request_fields
 
@@ -81,12 +81,6 @@ def code_fingerprint() -> str:
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

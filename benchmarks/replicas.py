@@ -42,10 +42,10 @@ from sqlalchemy import func, select
 from backend.db import Database
 from backend.migrate import upgrade
 from backend.models import HistoryEvent, OutboxMessage
-from benchmarks.bot_taps import APPROVERS, FIRST_APPROVER_TG, OTHERS_TG, SECRET, TOKEN, fire, free_port, \
-    prepare_company, tap_update
+from benchmarks.bot_taps import APPROVERS, FIRST_APPROVER_TG, OTHERS_TG, SECRET, TOKEN, fire, prepare_company, tap_update
 from benchmarks.common import PG_SERVER, RESULTS, machine_info, percentile, pg_dsn, wait_http
 from bot.delivery import TOPICS as TELEGRAM_TOPICS
+from sandbox.local_server import free_port
 from sandbox.telegram import FakeTelegram, RateLimits
 
 DBNAME = "viza_bench_replicas"

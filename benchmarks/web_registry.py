@@ -61,7 +61,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -85,6 +84,7 @@ from benchmarks.common import (
     pg_dsn,
     wait_http,
 )
+from sandbox.local_server import free_port
 
 TARGET_MS = 150.0
 DEFAULT_DIR = Path(os.environ.get("VIZA_BENCH_WEB_DIR", "/tmp/viza-web-registry"))
@@ -262,12 +262,6 @@ def experiment_copy(url: str, args) -> str:
 
 
 # --- the server and the people ------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_server(url: str, data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIZA_")}

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+
 from aiohttp import web
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on now, for a process that must be told its port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class LocalServer:

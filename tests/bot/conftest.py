@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from backend.api.app import create_app
 from backend.db import Database
 from backend.models import Employee
 from backend.settings import Settings
+from sandbox.local_server import free_port
 from sandbox.telegram import FakeTelegram, FakeUser, RateLimits
 from tests.factories import Company, setup_company
 
@@ -30,12 +30,6 @@ WEBHOOK_SECRET = "test-secret_123"
 # People type slower than tests: a larger per-chat burst keeps dialog tests quick. The
 # flood-control tests use Telegram's own numbers.
 TEST_LIMITS = RateLimits(private_burst=30)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+
+from sandbox.local_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless as root on a closed network: no sandbox, no GPU, nothing that phones home.
@@ -79,12 +80,6 @@ def need_chromium() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"browser tests must run in CI: {missing}", pytrace=False)
         pytest.skip(f"browser tests need Chromium: {missing}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LoopThread:

@@ -4,7 +4,6 @@ services and engine, ``EmailDelivery`` talking to a real SMTP server (aiosmtpd o
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +27,7 @@ from backend.services.counterparties import CounterpartyFields, create_counterpa
 from backend.services.transactions import in_transaction
 from backend.settings import Settings
 from backend.workflows.lifecycle import Action
+from sandbox.local_server import free_port
 from tests.factories import SBER_BIK, SBER_CORR, account, inn, new_request, setup_company, today
 
 CONTRACTOR = "buh@postavshik.ru"
@@ -64,12 +64,6 @@ class Recorder:
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                       message_from_bytes(envelope.content, policy=policy.default)))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MailServer:

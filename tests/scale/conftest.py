@@ -33,7 +33,8 @@ import pytest_asyncio
 
 from sandbox.telegram import FakeTelegram, RateLimits, WebhookRetry
 from tests.scale.balancer import Balancer
-from tests.scale.stack import TOKEN_LINE, Replica, Stack, _die_with_parent, dsn, free_port, replica_env, run_viza
+from sandbox.local_server import free_port
+from tests.scale.stack import TOKEN_LINE, Replica, Stack, _die_with_parent, dsn, replica_env, run_viza
 
 POSTGRES_URL = os.environ.get("VIZA_TEST_POSTGRES_URL")
 # The fake's flood control for most tests: Telegram's per-chat rate, but a per-chat burst people

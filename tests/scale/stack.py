@@ -19,7 +19,6 @@ import itertools
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,12 +41,6 @@ HOOK = "/telegram/webhook"
 WEBHOOK_SECRET = "scale-secret_42"
 TOKEN_LINE = re.compile(r"\((\w+)\s*\)\s+(viza_\S+)")
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def dsn(url: str) -> str:

@@ -9,7 +9,7 @@ import httpx
 from aiohttp import web
 
 from tests.scale.balancer import Balancer
-from tests.scale.stack import free_port
+from sandbox.local_server import free_port
 
 
 class Backend:
