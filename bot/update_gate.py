@@ -74,8 +74,13 @@ class LocalUpdateGate:
             self._done.popitem(last=False)
 
 
-# Delete or extend the lock only while it is still ours (another replica may hold it by now).
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+# Two round trips an update: taking the chat's lock answers whether the update was handled
+# already; finishing marks it done (when handled) and releases the lock only while it is still
+# ours (another replica may hold it by now, after our lease ran out).
+_TAKE = ("if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
+         "return 1 + redis.call('EXISTS', KEYS[2]) end return 0")  # 0 taken elsewhere, 1 new, 2 done
+_FINISH = ("if ARGV[2] == '1' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[3]) end "
+           "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
 _RENEW = ("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
           "return 0")
 
@@ -90,18 +95,21 @@ class RedisUpdateGate:
         # A chat's updates are handled in tens of milliseconds: a waiter on another replica asks
         # again soon (a Redis round trip is ~0.1 ms), or the handover itself becomes the latency.
         self.poll, self.max_poll = poll, max_poll
-        self._release = redis.register_script(_RELEASE)
+        self._take = redis.register_script(_TAKE)
+        self._finish = redis.register_script(_FINISH)
         self._renew = redis.register_script(_RENEW)
 
-    async def _lock(self, key: str, token: str) -> None:
+    async def _lock(self, lock: str, done: str, token: str) -> bool:
+        """Take the chat's lock; True when the update was handled already."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait
         delay = self.poll
-        while not await self.redis.set(key, token, nx=True, px=self.lease_ms):
+        while not (taken := await self._take(keys=[lock, done], args=[token, self.lease_ms])):
             if loop.time() >= deadline:
-                raise UpdateBusy(key)
+                raise UpdateBusy(lock)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_poll)
+        return taken == 2
 
     async def _keep(self, key: str, token: str) -> None:
         """Renew the lock a few times per lease while the update is handled."""
@@ -115,23 +123,27 @@ class RedisUpdateGate:
     async def hold(self, update_id: int, chat_key: str) -> AsyncIterator[bool]:
         lock, done = self.prefix + "lock:" + chat_key, self.prefix + f"done:{update_id}"
         token = secrets.token_hex(8)
-        await self._lock(lock, token)
+        handled_already = await self._lock(lock, done, token)
         keeper = asyncio.create_task(self._keep(lock, token))
+        finished = False  # handled (or failed in a handler): marked done as the lock is released
         try:
-            if await self.redis.exists(done):
+            if handled_already:
                 yield False
                 return
             try:
                 yield True
             except asyncio.CancelledError:
-                raise
+                raise  # stopped before it finished: it may come again
             except BaseException:
-                await self.redis.set(done, b"1", ex=DONE_SECONDS)
+                finished = True
                 raise
-            await self.redis.set(done, b"1", ex=DONE_SECONDS)
+            finished = True
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
-            with contextlib.suppress(Exception):  # an unreleased lock expires by itself
-                await self._release(keys=[lock], args=[token])
+            if finished:
+                await self._finish(keys=[lock, done], args=[token, "1", DONE_SECONDS])
+            else:
+                with contextlib.suppress(Exception):  # an unreleased lock expires by itself
+                    await self._finish(keys=[lock, done], args=[token, "0", DONE_SECONDS])
