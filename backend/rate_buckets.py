@@ -76,13 +76,17 @@ class LocalBucket:
 
 
 # KEYS[1]: the bucket (a hash of tokens and when they were counted); KEYS[2]: the pause marker.
-# ARGV: rate per second, capacity, mode (take / peek / empty). Returns the seconds to wait as a
+# ARGV: rate per second, capacity, mode (take / peek / empty / pause), the pause in ms. Returns the seconds to wait as a
 # string (a Lua number would come back truncated to an integer); "0" when a token was taken.
 _SCRIPT = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local mode = ARGV[3]
 local paused = redis.call('PTTL', KEYS[2])
+if mode == 'pause' then  -- only ever lengthen a pause another replica set
+  if paused < tonumber(ARGV[4]) then redis.call('SET', KEYS[2], '1', 'PX', ARGV[4]) end
+  return '0'
+end
 if paused > 0 and mode ~= 'empty' then
   return tostring(paused / 1000)
 end
@@ -121,8 +125,8 @@ class RedisBucket:
         self.lock = asyncio.Lock()
         self._script = redis.register_script(_SCRIPT)
 
-    async def _run(self, mode: str) -> float:
-        answer = await self._script(keys=[self.key, self.pause_key], args=[self.rate, self.capacity, mode])
+    async def _run(self, mode: str, pause_ms: int = 0) -> float:
+        answer = await self._script(keys=[self.key, self.pause_key], args=[self.rate, self.capacity, mode, pause_ms])
         return float(answer)
 
     async def take(self) -> None:
@@ -137,11 +141,7 @@ class RedisBucket:
         await self._run("empty")
 
     async def pause(self, seconds: float) -> None:
-        milliseconds = max(1, int(seconds * 1000))
-        # Only ever lengthen a pause another replica set.
-        current = await self.redis.pttl(self.pause_key)
-        if current < milliseconds:
-            await self.redis.set(self.pause_key, b"1", px=milliseconds)
+        await self._run("pause", max(1, int(seconds * 1000)))
 
     def idle(self) -> bool:
         return not self.lock.locked()
